@@ -1,0 +1,48 @@
+# libFuzzer targets (clang only, as in h2o) and the plain replay driver that runs every
+# committed corpus under ctest with any compiler.
+
+# Support code every target may use: parser transcripts and the counting allocator.
+set(SH_FUZZ_SUPPORT ${PROJECT_SOURCE_DIR}/tests/support/transcript.c
+                    ${PROJECT_SOURCE_DIR}/tests/support/failalloc.c)
+
+# sh_fuzz_target(NAME): fuzz/NAME.c becomes a replay test always, and a libFuzzer
+# binary build/fuzz/NAME when SSEHUB_BUILD_FUZZ is on.
+function(sh_fuzz_target name)
+    set(corpus ${PROJECT_SOURCE_DIR}/fuzz/corpus/${name})
+    add_executable(${name}_replay ${PROJECT_SOURCE_DIR}/fuzz/${name}.c
+                                  ${PROJECT_SOURCE_DIR}/fuzz/replay_main.c ${SH_FUZZ_SUPPORT})
+    target_link_libraries(${name}_replay PRIVATE ssehub_static)
+    target_include_directories(${name}_replay PRIVATE ${PROJECT_SOURCE_DIR}/src
+                                                      ${PROJECT_SOURCE_DIR}/tests)
+    set_target_properties(${name}_replay PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/fuzz)
+    sh_warnings(${name}_replay)
+    add_test(NAME fuzz_replay_${name} COMMAND ${name}_replay ${corpus})
+    set_tests_properties(fuzz_replay_${name} PROPERTIES LABELS "fuzz")
+
+    if(SSEHUB_BUILD_FUZZ)
+        add_executable(${name} ${PROJECT_SOURCE_DIR}/fuzz/${name}.c ${SH_FUZZ_SUPPORT})
+        target_compile_options(${name} PRIVATE -fsanitize=fuzzer)
+        target_link_options(${name} PRIVATE -fsanitize=fuzzer)
+        target_link_libraries(${name} PRIVATE ssehub_static)
+        target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/src
+                                                   ${PROJECT_SOURCE_DIR}/tests)
+        set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/fuzz)
+        sh_warnings(${name})
+        # Replay the corpus through the instrumented binary as well (-runs=0 runs only
+        # the given inputs), then fuzz briefly from it with a fresh scratch corpus.
+        add_test(NAME fuzz_libfuzzer_replay_${name} COMMAND ${name} -runs=0 ${corpus})
+        set(dict ${PROJECT_SOURCE_DIR}/fuzz/dict/${name}.dict)
+        set(dict_arg "")
+        if(EXISTS ${dict})
+            set(dict_arg -dict=${dict})
+        endif()
+        add_test(NAME fuzz_run_${name}
+                 COMMAND ${CMAKE_COMMAND} -E env ${CMAKE_COMMAND}
+                         -DFUZZER=$<TARGET_FILE:${name}> -DCORPUS=${corpus}
+                         -DSCRATCH=${CMAKE_BINARY_DIR}/fuzz/scratch-${name}
+                         -DSECONDS=${SSEHUB_FUZZ_SECONDS} "-DDICT=${dict_arg}"
+                         -P ${PROJECT_SOURCE_DIR}/cmake/FuzzRun.cmake)
+        set_tests_properties(fuzz_libfuzzer_replay_${name} fuzz_run_${name}
+                             PROPERTIES LABELS "fuzz")
+    endif()
+endfunction()
