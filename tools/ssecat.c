@@ -179,8 +179,9 @@ int main(int argc, char **argv)
             }
             a = argv[++i];
             if (sh_parse_u64(a, strlen(a), &v) != 0 || v == 0 || v > SIZE_MAX / 32) {
-                fprintf(stderr, "ssecat: --max-size: expected a positive number of bytes, "
-                                "got '%s'\n",
+                fprintf(stderr,
+                        "ssecat: --max-size: expected a positive number of bytes, "
+                        "got '%s'\n",
                         a);
                 return 2;
             }

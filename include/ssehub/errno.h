@@ -12,14 +12,14 @@
  * a code from a system call (SH_ERR(errno)) and one of ours never collide; the codes
  * that only ssehub defines live at -4000 and below.
  */
-#define SSEHUB_ERRNO_MAP(XX)                                                                       \
-    XX(ENOMEM, -ENOMEM, "out of memory")                                                           \
-    XX(EINVAL, -EINVAL, "invalid argument")                                                        \
-    XX(E2BIG, -E2BIG, "input exceeds the configured size limit")                                   \
-    XX(ENOBUFS, -ENOBUFS, "output buffer too small")                                               \
-    XX(EPROTO, -EPROTO, "protocol error")                                                          \
-    XX(ECANCELED, -ECANCELED, "operation canceled by a callback")                                  \
-    XX(EIO, -EIO, "input/output error")                                                            \
+#define SSEHUB_ERRNO_MAP(XX)                                      \
+    XX(ENOMEM, -ENOMEM, "out of memory")                          \
+    XX(EINVAL, -EINVAL, "invalid argument")                       \
+    XX(E2BIG, -E2BIG, "input exceeds the configured size limit")  \
+    XX(ENOBUFS, -ENOBUFS, "output buffer too small")              \
+    XX(EPROTO, -EPROTO, "protocol error")                         \
+    XX(ECANCELED, -ECANCELED, "operation canceled by a callback") \
+    XX(EIO, -EIO, "input/output error")                           \
     XX(EBADSTATE, -4000, "object is in an error state; reset it first")
 
 #ifdef __cplusplus

@@ -5,9 +5,9 @@
 
 #include "ssehub/export.h"
 
-#define SSEHUB_VERSION_MAJOR 0
-#define SSEHUB_VERSION_MINOR 1
-#define SSEHUB_VERSION_PATCH 0
+#define SSEHUB_VERSION_MAJOR  0
+#define SSEHUB_VERSION_MINOR  1
+#define SSEHUB_VERSION_PATCH  0
 #define SSEHUB_VERSION_STRING "0.1.0"
 
 #ifdef __cplusplus

@@ -5,8 +5,8 @@
 const char *ssehub_strerror(int err)
 {
     switch (err) {
-#define XX(name, value, text)                                                                      \
-    case SSEHUB_##name:                                                                            \
+#define XX(name, value, text) \
+    case SSEHUB_##name:       \
         return text;
         SSEHUB_ERRNO_MAP(XX)
 #undef XX
@@ -18,8 +18,8 @@ const char *ssehub_strerror(int err)
 const char *ssehub_err_name(int err)
 {
     switch (err) {
-#define XX(name, value, text)                                                                      \
-    case SSEHUB_##name:                                                                            \
+#define XX(name, value, text) \
+    case SSEHUB_##name:       \
         return #name;
         SSEHUB_ERRNO_MAP(XX)
 #undef XX

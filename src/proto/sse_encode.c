@@ -83,8 +83,7 @@ static char *put(char *dst, const char *src, size_t len)
 }
 
 /* Writes |s| as lines, each "PREFIX line\n"; the caller has checked the room. */
-static char *put_lines(char *dst, const char *prefix, size_t prefix_len, const char *s,
-                       size_t len)
+static char *put_lines(char *dst, const char *prefix, size_t prefix_len, const char *s, size_t len)
 {
     sh_sse__lines_t it;
 

@@ -10,11 +10,12 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: ssehub [--help] [--version]\n"
-                 "\n"
-                 "ssehub %s: a Server-Sent Events publish/subscribe hub.\n"
-                 "The server is not built yet: this version ships the event-stream protocol\n"
-                 "core (libssehub) and `ssecat --parse`. See README.md.\n",
+    fprintf(out,
+            "usage: ssehub [--help] [--version]\n"
+            "\n"
+            "ssehub %s: a Server-Sent Events publish/subscribe hub.\n"
+            "The server is not built yet: this version ships the event-stream protocol\n"
+            "core (libssehub) and `ssecat --parse`. See README.md.\n",
             ssehub_version_string());
 }
 

@@ -1,0 +1,49 @@
+#!/bin/sh
+# Installs the Debian packages ssehub needs to build and test, when they are missing.
+# Idempotent and silent when nothing is missing; uses sudo only when not root.
+# Usage: scripts/deps.sh
+set -eu
+
+# Build: compilers, CMake, pkg-config. Tests: cmocka, clang's runtimes (libFuzzer and
+# sanitizers), clang-format (the lint test), Chromium (the browser interop test; driven
+# by the npm package playwright-core, which tests/interop installs with npm).
+PACKAGES="
+build-essential
+cmake
+pkg-config
+clang
+libclang-rt-14-dev
+clang-format
+libcmocka-dev
+chromium
+"
+
+missing=""
+for pkg in $PACKAGES; do
+    status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+    case "$status" in
+    "install ok installed") ;;
+    *) missing="$missing $pkg" ;;
+    esac
+done
+# Node.js and npm run the test clients; any installed Node >= 18 will do.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    missing="$missing nodejs npm"
+fi
+
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -eq 0 ]; then
+    SUDO=""
+elif command -v sudo >/dev/null 2>&1; then
+    SUDO="sudo"
+else
+    echo "deps.sh: missing packages:$missing; run as root or install sudo" >&2
+    exit 1
+fi
+
+echo "deps.sh: installing$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq >/dev/null
+# shellcheck disable=SC2086
+$SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends $missing >/dev/null
