@@ -67,8 +67,8 @@ int ssehub_sse_encoded_len(const ssehub_sse_event_t *ev, size_t *len)
         if (!add_size(&n, 8) || !add_size(&n, ev->type_len))
             return SSEHUB_E2BIG;
     }
-    if (ev->has_retry)
-        n += 8 + sh_fmt_u64(digits, ev->retry);
+    if (ev->has_retry && !add_size(&n, 8 + sh_fmt_u64(digits, ev->retry)))
+        return SSEHUB_E2BIG;
     if (ev->data != NULL && !lines_size(ev->data, ev->data_len, 6, &n))
         return SSEHUB_E2BIG;
     *len = n;
@@ -162,6 +162,9 @@ ssize_t ssehub_sse_encode_comment(const char *text, size_t len, char *buf, size_
     sh_sse__lines_t it;
     size_t need = 0;
     char *dst = buf;
+
+    if (text == NULL)
+        text = ""; /* NULL + 0 is undefined; an absent text is an empty comment */
 
     /* Sized first, as ":" plus " line" for each non-empty line, plus the LF. */
     sh_sse__lines_init(&it, text, len);
