@@ -110,8 +110,8 @@ typedef struct ssehub_sse_parser_settings_s {
 /**
  * Creates a parser for one stream and stores it in |*out|. Memory is bounded: a line
  * longer than max_size bytes, or an event whose data, type or id grows past max_size
- * bytes, is an error (SSEHUB_E2BIG), so a parser holds at most about 4 x max_size bytes
- * whatever it is fed. Returns 0, SSEHUB_EINVAL (|settings| or |out| is NULL) or
+ * bytes, is an error (SSEHUB_E2BIG), so a parser holds at most about 5 x max_size bytes
+ * whatever it is fed (the partial line, data, type, and the id before and after dispatch). Returns 0, SSEHUB_EINVAL (|settings| or |out| is NULL) or
  * SSEHUB_ENOMEM; on error |*out| is NULL.
  */
 SSEHUB_EXTERN int ssehub_sse_parser_new(const ssehub_sse_parser_settings_t *settings,
@@ -135,15 +135,17 @@ SSEHUB_EXTERN ssize_t ssehub_sse_parse(ssehub_sse_parser_t *p, const char *in, s
 
 /**
  * Prepares |p| for a new stream (a reconnection): the data and event type buffers, the
- * partial line, the BOM state and any sticky error are cleared. The last event ID is
- * kept, as browsers keep it across reconnections; set it with
- * ssehub_sse_parser_set_last_event_id().
+ * partial line, the BOM state, an id field not yet confirmed by a blank line, and any
+ * sticky error are cleared. The last event ID is kept, as browsers keep it across
+ * reconnections; set it with ssehub_sse_parser_set_last_event_id().
  */
 SSEHUB_EXTERN void ssehub_sse_parser_reset(ssehub_sse_parser_t *p);
 
 /**
- * Returns the last event ID (not NUL-terminated; borrowed until the next call on |p|) and
- * its length in |*len|.
+ * Returns the last event ID string (not NUL-terminated; borrowed until the next call on
+ * |p|) and its length in |*len|: the id in force at the last blank line, as the spec
+ * defines it. An id field whose event has not ended yet does not count, so a client that
+ * reconnects with this id never skips an event it did not receive.
  */
 SSEHUB_EXTERN const char *ssehub_sse_parser_last_event_id(const ssehub_sse_parser_t *p,
                                                           size_t *len);

@@ -25,7 +25,9 @@ struct ssehub_sse_parser_s {
     sh_buf_t line;                         /* a line split across chunks, raw bytes */
     sh_buf_t data;                         /* the data buffer, decoded */
     sh_buf_t type;                         /* the event type buffer, decoded */
-    sh_buf_t id;                           /* the last event ID buffer, decoded */
+    sh_buf_t id;                           /* the last event ID string: set at dispatch */
+    sh_buf_t id_pending;                   /* the last event ID buffer, when |id_dirty| */
+    bool id_dirty;                         /* an id field arrived since the last blank line */
     unsigned char bom[3];                  /* bytes held while they may still be a BOM */
     unsigned char bom_len;                 /* bytes in |bom| */
     bool bom_done;                         /* past the point where a BOM may appear */
@@ -53,6 +55,7 @@ int ssehub_sse_parser_new(const ssehub_sse_parser_settings_t *settings, ssehub_s
     sh_buf_init(&p->data, max);
     sh_buf_init(&p->type, max);
     sh_buf_init(&p->id, max);
+    sh_buf_init(&p->id_pending, max);
     *out = p;
     return 0;
 }
@@ -65,6 +68,7 @@ void ssehub_sse_parser_free(ssehub_sse_parser_t *p)
     sh_buf_dispose(&p->data);
     sh_buf_dispose(&p->type);
     sh_buf_dispose(&p->id);
+    sh_buf_dispose(&p->id_pending);
     sh_free(p);
 }
 
@@ -73,6 +77,7 @@ void ssehub_sse_parser_reset(ssehub_sse_parser_t *p)
     sh_buf_reset(&p->line);
     sh_buf_reset(&p->data);
     sh_buf_reset(&p->type);
+    p->id_dirty = false; /* an id not yet confirmed by a blank line is dropped */
     p->bom_len = 0;
     p->bom_done = false;
     p->skip_lf = false;
@@ -98,6 +103,7 @@ int ssehub_sse_parser_set_last_event_id(ssehub_sse_parser_t *p, const char *id, 
     if (rc != 0)
         return rc;
     sh_buf_reset(&p->id);
+    p->id_dirty = false;
     return sh_buf_append(&p->id, id, len);
 }
 
@@ -112,15 +118,23 @@ size_t ssehub_sse_parser_max_size(const ssehub_sse_parser_t *p)
 }
 
 /*
- * Dispatches the pending event on a blank line. Per the spec: with an empty data buffer,
- * only the buffers are reset; otherwise one trailing LF is removed from the data and the
- * event fires with type "message" unless an event field named another one.
+ * Dispatches the pending event on a blank line. Per the spec: the last event ID string
+ * takes the value of the last event ID buffer (also when nothing fires); with an empty
+ * data buffer, only the buffers are reset; otherwise one trailing LF is removed from the
+ * data and the event fires with type "message" unless an event field named another one.
+ * The two id buffers are swapped rather than copied: no allocation on the hot path.
  */
 static int dispatch(ssehub_sse_parser_t *p)
 {
     ssehub_sse_event_t ev;
     int rc = 0;
 
+    if (p->id_dirty) {
+        sh_buf_t tmp = p->id;
+        p->id = p->id_pending;
+        p->id_pending = tmp;
+        p->id_dirty = false;
+    }
     if (p->data.len == 0) {
         sh_buf_reset(&p->type);
         return 0;
@@ -206,7 +220,8 @@ static int process_line(ssehub_sse_parser_t *p, const char *line, size_t len)
             break;
         if (value_len != 0 && memchr(value, '\0', value_len) != NULL)
             return 0;
-        return set_buf(&p->id, value, value_len);
+        p->id_dirty = true;
+        return set_buf(&p->id_pending, value, value_len);
     default:
         break;
     }
