@@ -3,7 +3,21 @@
 
 # Support code every target may use: parser transcripts and the counting allocator.
 set(SH_FUZZ_SUPPORT ${PROJECT_SOURCE_DIR}/tests/support/transcript.c
+                    ${PROJECT_SOURCE_DIR}/tests/support/testutil.c
                     ${PROJECT_SOURCE_DIR}/tests/support/failalloc.c)
+
+# libFuzzer steers by the coverage of the code under test, so the fuzz binaries link an
+# instrumented copy of the core (-fsanitize=fuzzer-no-link), built from the same sources as
+# sh_core_objs. ssehub_static, used by the replay drivers, tests and programs, stays plain:
+# its objects would otherwise need the libFuzzer runtime to link.
+if(SSEHUB_BUILD_FUZZ AND NOT TARGET sh_core_fuzz)
+    get_target_property(SH_CORE_SOURCES sh_core_objs SOURCES)
+    add_library(sh_core_fuzz STATIC ${SH_CORE_SOURCES})
+    target_compile_options(sh_core_fuzz PRIVATE -fsanitize=fuzzer-no-link)
+    target_include_directories(sh_core_fuzz PUBLIC ${PROJECT_SOURCE_DIR}/include
+                                                   ${PROJECT_SOURCE_DIR}/src)
+    sh_warnings(sh_core_fuzz)
+endif()
 
 # sh_fuzz_target(NAME): fuzz/NAME.c becomes a replay test always, and a libFuzzer
 # binary build/fuzz/NAME when SSEHUB_BUILD_FUZZ is on.
@@ -23,7 +37,7 @@ function(sh_fuzz_target name)
         add_executable(${name} ${PROJECT_SOURCE_DIR}/fuzz/${name}.c ${SH_FUZZ_SUPPORT})
         target_compile_options(${name} PRIVATE -fsanitize=fuzzer)
         target_link_options(${name} PRIVATE -fsanitize=fuzzer)
-        target_link_libraries(${name} PRIVATE ssehub_static)
+        target_link_libraries(${name} PRIVATE sh_core_fuzz)
         target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/src
                                                    ${PROJECT_SOURCE_DIR}/tests)
         set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/fuzz)

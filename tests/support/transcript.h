@@ -14,7 +14,8 @@
 /**
  * Parses |in| cut before each offset in |cuts| (ascending, each in 1..len-1; |ncuts| may
  * be 0 for the whole input at once) with the given max_size (0: default). Returns a
- * NUL-terminated transcript from malloc() (free() it), or NULL when out of memory.
+ * NUL-terminated transcript from malloc() (free() it), or NULL when the parser could not
+ * be created (out of memory). Out of memory for the transcript itself aborts.
  */
 char *sh_test_transcript(const char *in, size_t len, size_t max_size, const size_t *cuts,
                          size_t ncuts);

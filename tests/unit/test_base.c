@@ -23,29 +23,8 @@
 #include "base/json.h"
 #include "base/str.h"
 #include "base/utf8.h"
+#include "support/testutil.h"
 #include "support/failalloc.h"
-
-/* Puts libc's allocator back after a test that installed the failing one. */
-static void restore_allocator(void)
-{
-    assert_int_equal(ssehub_replace_allocator(malloc, realloc, calloc, free), 0);
-}
-
-/* splitmix64: a small seeded PRNG, so that every run sees the same inputs. */
-static uint64_t rng_state;
-
-static uint64_t rng_next(void)
-{
-    uint64_t z = (rng_state += UINT64_C(0x9E3779B97F4A7C15));
-    z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
-    return z ^ (z >> 31);
-}
-
-static size_t rng_below(size_t n)
-{
-    return (size_t)(rng_next() % n);
-}
 
 /* Prints |len| bytes in hex, to show a failing input. */
 static void print_hex(const char *what, const void *s, size_t len)
@@ -299,7 +278,7 @@ static void test_base_buf_oom_unchanged(void **state)
     assert_memory_equal(b.base, "abcde", 5);
     sh_buf_dispose(&b);
     assert_int_equal(sh_failalloc_live(), 0);
-    restore_allocator();
+    sh_test_restore_allocator();
 }
 
 /* ---- UTF-8 ------------------------------------------------------------------------------ */
@@ -599,22 +578,22 @@ static unsigned char random_utf8_byte(void)
                                             0xBF, 0xC0, 0xC1, 0xC2, 0xDF, 0xE0, 0xED,
                                             0xEF, 0xF0, 0xF4, 0xF5, 0xF8, 0xFF};
 
-    switch (rng_below(10)) {
+    switch (sh_test_rng_below(10)) {
     case 0:
     case 1:
-        return (unsigned char)rng_below(0x80);
+        return (unsigned char)sh_test_rng_below(0x80);
     case 2:
     case 3:
     case 4:
-        return (unsigned char)(0x80 + rng_below(0x40));
+        return (unsigned char)(0x80 + sh_test_rng_below(0x40));
     case 5:
-        return (unsigned char)(0xC0 + rng_below(0x20));
+        return (unsigned char)(0xC0 + sh_test_rng_below(0x20));
     case 6:
-        return (unsigned char)(0xE0 + rng_below(0x10));
+        return (unsigned char)(0xE0 + sh_test_rng_below(0x10));
     case 7:
-        return (unsigned char)(0xF0 + rng_below(0x10));
+        return (unsigned char)(0xF0 + sh_test_rng_below(0x10));
     default:
-        return special[rng_below(sizeof(special))];
+        return special[sh_test_rng_below(sizeof(special))];
     }
 }
 
@@ -624,18 +603,19 @@ static void test_base_utf8_random_against_reference(void **state)
     char s[UTF8_MAX_INPUT];
 
     (void)state;
-    rng_state = seed;
+    sh_test_rng_seed(seed);
     utf8_seed = seed;
     for (size_t iter = 0; iter < 100000; iter++) {
         size_t len;
 
-        if (rng_below(8) == 0) {
+        if (sh_test_rng_below(8) == 0) {
             /* Longer strings with ASCII runs, to cross the eight-byte fast path. */
-            len = rng_below(UTF8_MAX_INPUT + 1);
+            len = sh_test_rng_below(UTF8_MAX_INPUT + 1);
             for (size_t i = 0; i < len; i++)
-                s[i] = rng_below(4) != 0 ? (char)('a' + rng_below(26)) : (char)random_utf8_byte();
+                s[i] = sh_test_rng_below(4) != 0 ? (char)('a' + sh_test_rng_below(26))
+                                                 : (char)random_utf8_byte();
         } else {
-            len = rng_below(13);
+            len = sh_test_rng_below(13);
             for (size_t i = 0; i < len; i++)
                 s[i] = (char)random_utf8_byte();
         }
@@ -709,7 +689,7 @@ static void test_base_utf8_sanitized_enomem_unchanged(void **state)
     assert_memory_equal(b.base + 10, "ab" FFFD "kkk", 8);
     sh_buf_dispose(&b);
     assert_int_equal(sh_failalloc_live(), 0);
-    restore_allocator();
+    sh_test_restore_allocator();
 }
 
 /* ---- JSON ------------------------------------------------------------------------------- */
@@ -862,7 +842,7 @@ static void test_base_json_e2big_unchanged(void **state)
     assert_int_equal(b.len, 0);
     sh_buf_dispose(&b);
     assert_int_equal(sh_failalloc_live(), 0);
-    restore_allocator();
+    sh_test_restore_allocator();
 }
 
 /* ---- Decimal parsing and formatting ------------------------------------------------------ */
@@ -953,9 +933,9 @@ static void test_base_str_fmt_u64(void **state)
     check_fmt(10000000000000000000u, "10000000000000000000");
 
     /* Formatting then parsing gives the value back. */
-    rng_state = 42;
+    sh_test_rng_seed(42);
     for (int i = 0; i < 10000; i++) {
-        uint64_t v = rng_next() >> rng_below(64), back = 0;
+        uint64_t v = sh_test_rng_next() >> sh_test_rng_below(64), back = 0;
         char dst[20];
         size_t n = sh_fmt_u64(dst, v);
         assert_int_equal(sh_parse_u64(dst, n, &back), 0);
@@ -1026,7 +1006,7 @@ static void test_base_alloc_replace_rejects_null(void **state)
     assert_memory_equal(p, zero, sizeof(zero));
     sh_free(p);
     assert_int_equal(sh_failalloc_live(), 0);
-    restore_allocator();
+    sh_test_restore_allocator();
 }
 
 static void test_base_version_string(void **state)
@@ -1081,7 +1061,7 @@ static void test_base_rcbuf_lifecycle(void **state)
     assert_int_equal(ssehub_rcbuf_new(SIZE_MAX - 8, &b), SSEHUB_ENOMEM);
     assert_null(b);
     assert_int_equal(sh_failalloc_live(), 0);
-    restore_allocator();
+    sh_test_restore_allocator();
 }
 
 #define RC_THREADS 4
@@ -1136,7 +1116,7 @@ static void test_base_rcbuf_concurrent_ref_unref(void **state)
     for (int i = 0; i < RC_THREADS; i++)
         assert_int_equal(pthread_join(threads[i], NULL), 0);
     assert_int_equal(sh_failalloc_live(), 0);
-    restore_allocator();
+    sh_test_restore_allocator();
 }
 
 int main(void)

@@ -15,133 +15,34 @@
 #include <cmocka.h>
 
 #include "ssehub/ssehub.h"
+#include "support/testutil.h"
 #include "support/failalloc.h"
 #include "support/transcript.h"
 
 #define S(lit) lit, sizeof(lit) - 1
 
-/* Puts libc's allocator back after a test that installed the failing one. */
-static void restore_allocator(void)
-{
-    assert_int_equal(ssehub_replace_allocator(malloc, realloc, calloc, free), 0);
-}
-
-/* splitmix64: a small seeded PRNG, so that every run sees the same events. */
-static uint64_t rng_state;
-
-static uint64_t rng_next(void)
-{
-    uint64_t z = (rng_state += UINT64_C(0x9E3779B97F4A7C15));
-    z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
-    return z ^ (z >> 31);
-}
-
-static size_t rng_below(size_t n)
-{
-    return (size_t)(rng_next() % n);
-}
-
-/* A growable string on libc's allocator, for expected output. */
-typedef struct text_s {
-    char *s;
-    size_t len;
-    size_t cap;
-} text_t;
-
-static void text_put(text_t *t, const char *s, size_t len)
-{
-    if (t->len + len + 1 > t->cap) {
-        size_t ncap = (t->len + len + 1) * 2;
-        char *ns = realloc(t->s, ncap);
-        assert_non_null(ns);
-        t->s = ns;
-        t->cap = ncap;
-    }
-    if (len != 0)
-        memcpy(t->s + t->len, s, len);
-    t->len += len;
-    t->s[t->len] = '\0';
-}
-
-static void text_str(text_t *t, const char *s)
-{
-    text_put(t, s, strlen(s));
-}
-
-static void text_free(text_t *t)
-{
-    free(t->s);
-    t->s = NULL;
-    t->len = 0;
-    t->cap = 0;
-}
-
-/* Appends |s| as a JSON string the way the transcript writes it. */
-static void text_json(text_t *t, const char *s, size_t len)
-{
-    static const char hex[] = "0123456789abcdef";
-
-    text_put(t, "\"", 1);
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-
-        switch (c) {
-        case '"':
-            text_put(t, "\\\"", 2);
-            break;
-        case '\\':
-            text_put(t, "\\\\", 2);
-            break;
-        case '\b':
-            text_put(t, "\\b", 2);
-            break;
-        case '\f':
-            text_put(t, "\\f", 2);
-            break;
-        case '\n':
-            text_put(t, "\\n", 2);
-            break;
-        case '\r':
-            text_put(t, "\\r", 2);
-            break;
-        case '\t':
-            text_put(t, "\\t", 2);
-            break;
-        default:
-            if (c < 0x20)
-                text_put(t, esc, 6);
-            else
-                text_put(t, s + i, 1);
-            break;
-        }
-    }
-    text_put(t, "\"", 1);
-}
-
 /* Prints |len| bytes with C escapes, to show a failing input. */
 static void print_bytes(const char *what, const char *s, size_t len)
 {
-    text_t t = {0};
+    sh_test_text_t t = {0};
     char esc[8];
 
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c == '\n')
-            text_put(&t, "\\n", 2);
+            sh_test_text_put(&t, "\\n", 2);
         else if (c == '\r')
-            text_put(&t, "\\r", 2);
+            sh_test_text_put(&t, "\\r", 2);
         else if (c == '\\')
-            text_put(&t, "\\\\", 2);
+            sh_test_text_put(&t, "\\\\", 2);
         else if (c < 0x20 || c >= 0x7F)
-            text_put(&t, esc, (size_t)snprintf(esc, sizeof(esc), "\\x%02x", c));
+            sh_test_text_put(&t, esc, (size_t)snprintf(esc, sizeof(esc), "\\x%02x", c));
         else
-            text_put(&t, s + i, 1);
+            sh_test_text_put(&t, s + i, 1);
     }
-    text_put(&t, "", 0);
+    sh_test_text_put(&t, "", 0);
     print_error("%s (%zu bytes): \"%s\"\n", what, len, t.s);
-    text_free(&t);
+    sh_test_text_free(&t);
 }
 
 /* ---- Exact wire bytes ------------------------------------------------------------------ */
@@ -469,7 +370,7 @@ static void test_sse_encode_rejects_line_breakers(void **state)
     }
     /* Rejection allocates nothing. */
     assert_int_equal(sh_failalloc_live(), 0);
-    restore_allocator();
+    sh_test_restore_allocator();
 }
 
 /* ---- Sizes and buffer limits ----------------------------------------------------------- */
@@ -570,7 +471,7 @@ static void test_sse_encode_rcbuf(void **state)
     assert_memory_equal(ssehub_rcbuf_data(rb), "\n", 1);
     ssehub_rcbuf_unref(rb);
     assert_int_equal(sh_failalloc_live(), 0);
-    restore_allocator();
+    sh_test_restore_allocator();
 }
 
 static void test_sse_encode_rcbuf_oom(void **state)
@@ -608,7 +509,7 @@ static void test_sse_encode_rcbuf_oom(void **state)
     assert_memory_equal(ssehub_rcbuf_data(rb), "event: t\ndata: payload\n\n", 24);
     ssehub_rcbuf_unref(rb);
     assert_int_equal(sh_failalloc_live(), 0);
-    restore_allocator();
+    sh_test_restore_allocator();
 }
 
 /* ---- Comments -------------------------------------------------------------------------- */
@@ -637,15 +538,15 @@ static void assert_comment(const char *text, size_t len, const char *want, size_
     /* Comments dispatch nothing, alone or between the lines of an event. */
     sh_test_assert_parse(want, want_len, 0, "");
     {
-        text_t t = {0};
-        text_str(&t, "data: a\n");
-        text_put(&t, want, want_len);
-        text_str(&t, "data: b\n\n");
-        text_put(&t, want, want_len);
-        text_str(&t, "\n");
+        sh_test_text_t t = {0};
+        sh_test_text_str(&t, "data: a\n");
+        sh_test_text_put(&t, want, want_len);
+        sh_test_text_str(&t, "data: b\n\n");
+        sh_test_text_put(&t, want, want_len);
+        sh_test_text_str(&t, "\n");
         sh_test_assert_parse(t.s, t.len, 0,
                              "{\"event\": \"message\", \"data\": \"a\\nb\", \"id\": \"\"}\n");
-        text_free(&t);
+        sh_test_text_free(&t);
     }
 }
 
@@ -709,7 +610,7 @@ static const char *random_field(char *buf, size_t *len, const token_t *tokens, s
     size_t n;
 
     *len = 0;
-    switch (rng_below(10)) {
+    switch (sh_test_rng_below(10)) {
     case 0:
         return NULL;
     case 1:
@@ -717,9 +618,9 @@ static const char *random_field(char *buf, size_t *len, const token_t *tokens, s
     default:
         break;
     }
-    n = 1 + rng_below(max_tokens);
+    n = 1 + sh_test_rng_below(max_tokens);
     for (size_t i = 0; i < n; i++) {
-        const token_t *t = &tokens[rng_below(ntokens)];
+        const token_t *t = &tokens[sh_test_rng_below(ntokens)];
         memcpy(buf + *len, t->s, t->len);
         *len += t->len;
     }
@@ -742,16 +643,16 @@ static void random_event(random_event_t *r)
                               sizeof(field_tokens) / sizeof(field_tokens[0]), 8);
     r->ev.data = random_field(r->data, &r->ev.data_len, data_tokens,
                               sizeof(data_tokens) / sizeof(data_tokens[0]), 24);
-    r->ev.has_retry = rng_below(4) == 0;
-    switch (rng_below(4)) {
+    r->ev.has_retry = sh_test_rng_below(4) == 0;
+    switch (sh_test_rng_below(4)) {
     case 0:
-        r->ev.retry = rng_below(2) != 0 ? 0 : UINT64_MAX;
+        r->ev.retry = sh_test_rng_below(2) != 0 ? 0 : UINT64_MAX;
         break;
     case 1:
-        r->ev.retry = rng_below(100000);
+        r->ev.retry = sh_test_rng_below(100000);
         break;
     default:
-        r->ev.retry = rng_next() >> rng_below(64);
+        r->ev.retry = sh_test_rng_next() >> sh_test_rng_below(64);
         break;
     }
 }
@@ -767,7 +668,7 @@ typedef struct last_id_s {
  * then, when it has data, the event with its type ("message" when none or empty), its
  * data with CRLF and CR turned into LF, and the last event ID, which |last| tracks.
  */
-static void expect_event(text_t *want, const ssehub_sse_event_t *ev, last_id_t *last)
+static void expect_event(sh_test_text_t *want, const ssehub_sse_event_t *ev, last_id_t *last)
 {
     if (ev->id != NULL) {
         memcpy(last->s, ev->id, ev->id_len);
@@ -775,10 +676,10 @@ static void expect_event(text_t *want, const ssehub_sse_event_t *ev, last_id_t *
     }
     if (ev->has_retry) {
         char digits[32];
-        text_str(want, "{\"retry\": ");
+        sh_test_text_str(want, "{\"retry\": ");
         snprintf(digits, sizeof(digits), "%llu", (unsigned long long)ev->retry);
-        text_str(want, digits);
-        text_str(want, "}\n");
+        sh_test_text_str(want, digits);
+        sh_test_text_str(want, "}\n");
     }
     if (ev->data == NULL)
         return;
@@ -795,16 +696,16 @@ static void expect_event(text_t *want, const ssehub_sse_event_t *ev, last_id_t *
                 data[n++] = ev->data[i];
             }
         }
-        text_str(want, "{\"event\": ");
+        sh_test_text_str(want, "{\"event\": ");
         if (ev->type != NULL && ev->type_len != 0)
-            text_json(want, ev->type, ev->type_len);
+            sh_test_text_json(want, ev->type, ev->type_len);
         else
-            text_json(want, "message", 7);
-        text_str(want, ", \"data\": ");
-        text_json(want, data, n);
-        text_str(want, ", \"id\": ");
-        text_json(want, last->s, last->len);
-        text_str(want, "}\n");
+            sh_test_text_json(want, "message", 7);
+        sh_test_text_str(want, ", \"data\": ");
+        sh_test_text_json(want, data, n);
+        sh_test_text_str(want, ", \"id\": ");
+        sh_test_text_json(want, last->s, last->len);
+        sh_test_text_str(want, "}\n");
     }
 }
 
@@ -815,11 +716,11 @@ static size_t random_cuts(size_t *cuts, size_t max, size_t len)
 
     if (len < 2)
         return 0;
-    n = 1 + rng_below(max);
+    n = 1 + sh_test_rng_below(max);
     if (n > len - 1)
         n = len - 1;
     while (k < n) {
-        size_t c = 1 + rng_below(len - 1), i;
+        size_t c = 1 + sh_test_rng_below(len - 1), i;
         for (i = 0; i < k && cuts[i] != c; i++)
             ;
         if (i < k)
@@ -860,10 +761,10 @@ static void test_sse_encode_round_trip_random_events(void **state)
     char buf[4096];
 
     (void)state;
-    rng_state = roundtrip_seed;
+    sh_test_rng_seed(roundtrip_seed);
     for (size_t iter = 0; iter < 20000; iter++) {
         last_id_t last = {{0}, 0};
-        text_t want = {0};
+        sh_test_text_t want = {0};
         ssehub_rcbuf_t *rb = NULL;
         size_t len = 0, cuts[3], ncuts;
         ssize_t n;
@@ -878,12 +779,12 @@ static void test_sse_encode_round_trip_random_events(void **state)
         assert_memory_equal(ssehub_rcbuf_data(rb), buf, len);
         ssehub_rcbuf_unref(rb);
 
-        text_put(&want, "", 0);
+        sh_test_text_put(&want, "", 0);
         expect_event(&want, &r.ev, &last);
         assert_transcript(buf, len, NULL, 0, want.s, iter);
         ncuts = random_cuts(cuts, 3, len);
         assert_transcript(buf, len, cuts, ncuts, want.s, iter);
-        text_free(&want);
+        sh_test_text_free(&want);
     }
 }
 
@@ -893,21 +794,21 @@ static void test_sse_encode_round_trip_concatenated_stream(void **state)
     char buf[4096];
 
     (void)state;
-    rng_state = roundtrip_seed ^ 1;
+    sh_test_rng_seed(roundtrip_seed ^ 1);
     for (size_t batch = 0; batch < 20; batch++) {
         last_id_t last = {{0}, 0};
-        text_t stream = {0}, want = {0};
-        size_t cuts[32], ncuts, events = 200 + rng_below(200);
+        sh_test_text_t stream = {0}, want = {0};
+        size_t cuts[32], ncuts, events = 200 + sh_test_rng_below(200);
 
-        text_put(&stream, "", 0);
-        text_put(&want, "", 0);
+        sh_test_text_put(&stream, "", 0);
+        sh_test_text_put(&want, "", 0);
         for (size_t i = 0; i < events; i++) {
             ssize_t n;
 
             random_event(&r);
             n = ssehub_sse_encode(&r.ev, buf, sizeof(buf));
             assert_true(n > 0);
-            text_put(&stream, buf, (size_t)n);
+            sh_test_text_put(&stream, buf, (size_t)n);
             expect_event(&want, &r.ev, &last);
         }
         assert_transcript(stream.s, stream.len, NULL, 0, want.s, batch);
@@ -921,8 +822,8 @@ static void test_sse_encode_round_trip_concatenated_stream(void **state)
             assert_string_equal(got, want.s);
             free(got);
         }
-        text_free(&stream);
-        text_free(&want);
+        sh_test_text_free(&stream);
+        sh_test_text_free(&want);
     }
 }
 

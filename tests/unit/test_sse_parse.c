@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "ssehub/sse.h"
+#include "support/testutil.h"
 #include "support/failalloc.h"
 #include "support/transcript.h"
 
@@ -45,70 +46,22 @@
  * counting test allocator sees the parser's memory only, and can cancel on demand.
  */
 typedef struct rec_s {
-    char *s;          /* the transcript, NUL-terminated; NULL while empty */
-    size_t len;       /* bytes in |s| */
-    size_t cap;       /* bytes allocated at |s| */
-    int events;       /* events seen */
-    int retries;      /* retry fields seen */
-    int cancel_event; /* return non-zero from this event on (1-based); 0: never */
-    int cancel_retry; /* the same for retry fields */
+    sh_test_text_t text; /* the transcript */
+    int events;          /* events seen */
+    int retries;         /* retry fields seen */
+    int cancel_event;    /* return non-zero from this event on (1-based); 0: never */
+    int cancel_retry;    /* the same for retry fields */
 } rec_t;
-
-static void rec_put(rec_t *r, const char *s, size_t len)
-{
-    if (r->len + len + 1 > r->cap) {
-        size_t ncap = (r->len + len + 1) * 2;
-        char *ns = realloc(r->s, ncap);
-        assert_non_null(ns);
-        r->s = ns;
-        r->cap = ncap;
-    }
-    memcpy(r->s + r->len, s, len);
-    r->len += len;
-    r->s[r->len] = '\0';
-}
-
-static void rec_put_json(rec_t *r, const char *s, size_t len)
-{
-    static const char hex[] = "0123456789abcdef";
-    size_t i;
-
-    rec_put(r, "\"", 1);
-    for (i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-
-        if (c == '"' || c == '\\') {
-            esc[1] = (char)c;
-            rec_put(r, esc, 2);
-        } else if (c == '\n') {
-            rec_put(r, "\\n", 2);
-        } else if (c == '\r') {
-            rec_put(r, "\\r", 2);
-        } else if (c == '\t') {
-            rec_put(r, "\\t", 2);
-        } else if (c == '\b') {
-            rec_put(r, "\\b", 2);
-        } else if (c == '\f') {
-            rec_put(r, "\\f", 2);
-        } else if (c < 0x20) {
-            rec_put(r, esc, 6);
-        } else {
-            rec_put(r, &s[i], 1);
-        }
-    }
-    rec_put(r, "\"", 1);
-}
 
 /* Returns the transcript so far, "" while empty. */
 static const char *rec_text(const rec_t *r)
 {
-    return r->s != NULL ? r->s : "";
+    return sh_test_text_cstr(&r->text);
 }
 
 static void rec_dispose(rec_t *r)
 {
-    free(r->s);
+    sh_test_text_free(&r->text);
     memset(r, 0, sizeof(*r));
 }
 
@@ -121,26 +74,17 @@ static int rec_on_event(void *user, const ssehub_sse_event_t *ev)
     assert_non_null(ev->id);
     assert_false(ev->has_retry);
     r->events++;
-    rec_put(r, "{\"event\": ", 10);
-    rec_put_json(r, ev->type, ev->type_len);
-    rec_put(r, ", \"data\": ", 10);
-    rec_put_json(r, ev->data, ev->data_len);
-    rec_put(r, ", \"id\": ", 8);
-    rec_put_json(r, ev->id, ev->id_len);
-    rec_put(r, "}\n", 2);
+    sh_test_text_event(&r->text, ev->type, ev->type_len, ev->data, ev->data_len, ev->id,
+                       ev->id_len);
     return r->cancel_event != 0 && r->events >= r->cancel_event;
 }
 
 static int rec_on_retry(void *user, uint64_t retry_ms)
 {
     rec_t *r = user;
-    char digits[32];
-    int n = snprintf(digits, sizeof(digits), "%llu", (unsigned long long)retry_ms);
 
     r->retries++;
-    rec_put(r, "{\"retry\": ", 10);
-    rec_put(r, digits, (size_t)n);
-    rec_put(r, "}\n", 2);
+    sh_test_text_retry(&r->text, retry_ms);
     return r->cancel_retry != 0 && r->retries >= r->cancel_retry;
 }
 
@@ -170,64 +114,6 @@ static void assert_last_id(const ssehub_sse_parser_t *p, const char *expected)
     assert_memory_equal(id, expected, len);
 }
 
-/* ---- A seeded PRNG, so that random tests are reproducible. ---------------------------- */
-
-static uint64_t rng_state;
-
-static void rng_seed(uint64_t seed)
-{
-    rng_state = seed != 0 ? seed : 1;
-}
-
-/* xorshift64*: plenty for choosing cuts and fragments. */
-static uint64_t rng_next(void)
-{
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return rng_state * UINT64_C(2685821657736338717);
-}
-
-/* Returns a number in [0, n). */
-static size_t rng_below(size_t n)
-{
-    return (size_t)(rng_next() % n);
-}
-
-/* A growable libc byte string for generated inputs and expected transcripts. */
-typedef struct gen_s {
-    char *s;
-    size_t len;
-    size_t cap;
-} gen_t;
-
-static void gen_put(gen_t *g, const char *s, size_t len)
-{
-    if (g->len + len + 1 > g->cap) {
-        size_t ncap = (g->len + len + 1) * 2;
-        char *ns = realloc(g->s, ncap);
-        assert_non_null(ns);
-        g->s = ns;
-        g->cap = ncap;
-    }
-    memcpy(g->s + g->len, s, len);
-    g->len += len;
-    g->s[g->len] = '\0';
-}
-
-static void gen_str(gen_t *g, const char *s)
-{
-    gen_put(g, s, strlen(s));
-}
-
-static void gen_fill(gen_t *g, char c, size_t n)
-{
-    size_t i;
-
-    for (i = 0; i < n; i++)
-        gen_put(g, &c, 1);
-}
-
 /*
  * Asserts that |in| fed with |rounds| random chunkings (up to |max_cuts| cuts each) gives
  * |expected|.
@@ -240,12 +126,12 @@ static void assert_random_chunks(const char *in, size_t len, size_t max_size, co
 
     assert_non_null(cuts);
     for (round = 0; round < rounds && len > 1; round++) {
-        size_t want = 1 + rng_below(max_cuts), n = 0, i;
+        size_t want = 1 + sh_test_rng_below(max_cuts), n = 0, i;
         char *got;
 
         /* Draw |want| positions in 1..len-1, then sort and drop duplicates. */
         for (i = 0; i < want; i++)
-            cuts[i] = 1 + rng_below(len - 1);
+            cuts[i] = 1 + sh_test_rng_below(len - 1);
         for (i = 1; i < want; i++) {
             size_t v = cuts[i], j = i;
             while (j > 0 && cuts[j - 1] > v) {
@@ -779,7 +665,7 @@ static void test_sse_parse_many_events(void **state)
 {
     static const char *const types[] = {"message", "tick", "update"};
     static const char *const ends[] = {"\n", "\r", "\r\n"};
-    gen_t in = {0}, expected = {0};
+    sh_test_text_t in = {0}, expected = {0};
     char line[128];
     char *got;
     int i;
@@ -790,16 +676,16 @@ static void test_sse_parse_many_events(void **state)
 
         n = snprintf(line, sizeof(line), "id: %d%sevent: %s%sdata: payload %d%sdata: second%s%s", i,
                      end, types[i % 3], end, i, end, end, end);
-        gen_put(&in, line, (size_t)n);
+        sh_test_text_put(&in, line, (size_t)n);
         n = snprintf(line, sizeof(line),
                      "{\"event\": \"%s\", \"data\": \"payload %d\\nsecond\", \"id\": \"%d\"}\n",
                      types[i % 3], i, i);
-        gen_put(&expected, line, (size_t)n);
+        sh_test_text_put(&expected, line, (size_t)n);
         if (i % 100 == 99) {
             n = snprintf(line, sizeof(line), ": keep-alive\nretry: %d\n", i);
-            gen_put(&in, line, (size_t)n);
+            sh_test_text_put(&in, line, (size_t)n);
             n = snprintf(line, sizeof(line), "{\"retry\": %d}\n", i);
-            gen_put(&expected, line, (size_t)n);
+            sh_test_text_put(&expected, line, (size_t)n);
         }
     }
 
@@ -811,7 +697,7 @@ static void test_sse_parse_many_events(void **state)
     assert_non_null(got);
     assert_string_equal(got, expected.s);
     free(got);
-    rng_seed(0x5eed0001);
+    sh_test_rng_seed(0x5eed0001);
     assert_random_chunks(in.s, in.len, 0, expected.s, 20, 2000);
 
     /* A shorter prefix, exactly 100 events, through every two-chunk split. */
@@ -874,19 +760,19 @@ static void test_sse_parse_random_chunks(void **state)
     };
     int round;
 
-    rng_seed(0x5eed0002);
+    sh_test_rng_seed(0x5eed0002);
     for (round = 0; round < 20; round++) {
-        gen_t in = {0};
+        sh_test_text_t in = {0};
         char *whole, *bytewise;
         int i;
 
         if (round % 2 == 0)
-            gen_str(&in, FEFF);
+            sh_test_text_str(&in, FEFF);
         for (i = 0; i < 400; i++) {
-            size_t k = rng_below(sizeof(frags) / sizeof(frags[0]));
-            gen_put(&in, frags[k].s, frags[k].len);
+            size_t k = sh_test_rng_below(sizeof(frags) / sizeof(frags[0]));
+            sh_test_text_put(&in, frags[k].s, frags[k].len);
         }
-        gen_str(&in, "\n\n");
+        sh_test_text_str(&in, "\n\n");
         whole = sh_test_transcript(in.s, in.len, 0, NULL, 0);
         assert_non_null(whole);
         assert_true(strstr(whole, "\"event\"") != NULL);
@@ -1281,29 +1167,29 @@ static int count_event(void *user, const ssehub_sse_event_t *ev)
 }
 
 /* Appends |n| value bytes: ASCII with some two-byte characters, never CR, LF or NUL. */
-static void gen_value(gen_t *g, size_t n)
+static void gen_value(sh_test_text_t *g, size_t n)
 {
     static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789 :-_";
     size_t i = 0;
 
     while (i < n) {
-        if (n - i >= 2 && rng_below(16) == 0) {
-            gen_put(g, "\xC3\xA9", 2);
+        if (n - i >= 2 && sh_test_rng_below(16) == 0) {
+            sh_test_text_put(g, "\xC3\xA9", 2);
             i += 2;
         } else {
-            gen_put(g, &alphabet[rng_below(sizeof(alphabet) - 1)], 1);
+            sh_test_text_put(g, &alphabet[sh_test_rng_below(sizeof(alphabet) - 1)], 1);
             i++;
         }
     }
 }
 
 /* Appends a random line end; never an LF right after a CR, which would merge with it. */
-static void gen_eol(gen_t *g)
+static void gen_eol(sh_test_text_t *g)
 {
     static const char *const ends[] = {"\r", "\r\n", "\n"};
     bool after_cr = g->len != 0 && g->s[g->len - 1] == '\r';
 
-    gen_str(g, ends[rng_below(after_cr ? 2 : 3)]);
+    sh_test_text_str(g, ends[sh_test_rng_below(after_cr ? 2 : 3)]);
 }
 
 /*
@@ -1311,19 +1197,19 @@ static void gen_eol(gen_t *g)
  * long lines up to |max|, data close to |max| per event, long ids, types and comments.
  * Adds the events and data bytes it expects to |c|.
  */
-static void gen_bounded_stream(gen_t *g, size_t max, size_t target, counter_t *c)
+static void gen_bounded_stream(sh_test_text_t *g, size_t max, size_t target, counter_t *c)
 {
     /* One event with every buffer near full, so the bound is tested at its worst. */
-    gen_str(g, "id: ");
+    sh_test_text_str(g, "id: ");
     gen_value(g, max - 4);
     gen_eol(g);
-    gen_str(g, "event: ");
+    sh_test_text_str(g, "event: ");
     gen_value(g, max - 7);
     gen_eol(g);
-    gen_str(g, "data: ");
+    sh_test_text_str(g, "data: ");
     gen_value(g, max - 7);
     gen_eol(g);
-    gen_str(g, ": ");
+    sh_test_text_str(g, ": ");
     gen_value(g, max - 2);
     gen_eol(g);
     gen_eol(g);
@@ -1332,35 +1218,35 @@ static void gen_bounded_stream(gen_t *g, size_t max, size_t target, counter_t *c
 
     while (g->len < target) {
         size_t data_len = 0, lines = 0, n;
-        int fields = 1 + (int)rng_below(6);
+        int fields = 1 + (int)sh_test_rng_below(6);
 
         while (fields-- > 0) {
-            switch (rng_below(8)) {
+            switch (sh_test_rng_below(8)) {
             case 0:
-                gen_str(g, "id: ");
-                gen_value(g, rng_below(max - 4 + 1));
+                sh_test_text_str(g, "id: ");
+                gen_value(g, sh_test_rng_below(max - 4 + 1));
                 break;
             case 1:
-                gen_str(g, "event: ");
-                gen_value(g, rng_below(max - 7 + 1));
+                sh_test_text_str(g, "event: ");
+                gen_value(g, sh_test_rng_below(max - 7 + 1));
                 break;
             case 2:
-                gen_str(g, ": ");
-                gen_value(g, rng_below(max - 2 + 1));
+                sh_test_text_str(g, ": ");
+                gen_value(g, sh_test_rng_below(max - 2 + 1));
                 break;
             case 3:
-                gen_str(g, "retry: 1000");
+                sh_test_text_str(g, "retry: 1000");
                 break;
             default:
                 /* A data line, if its value and LF still fit in the data buffer. */
                 if (data_len + 1 > max) {
-                    gen_str(g, ":");
+                    sh_test_text_str(g, ":");
                     break;
                 }
-                n = rng_below(max - 6 + 1);
+                n = sh_test_rng_below(max - 6 + 1);
                 if (data_len + n + 1 > max)
                     n = max - data_len - 1;
-                gen_str(g, "data: ");
+                sh_test_text_str(g, "data: ");
                 gen_value(g, n);
                 data_len += n + 1;
                 lines++;
@@ -1382,10 +1268,10 @@ static void test_sse_parse_memory_bounded(void **state)
     ssehub_sse_parser_settings_t settings = {0};
     counter_t got = {0}, want = {0}, per_pass = {0};
     ssehub_sse_parser_t *p = NULL;
-    gen_t in = {0};
+    sh_test_text_t in = {0};
     size_t fed = 0;
 
-    rng_seed(0x5eed0003);
+    sh_test_rng_seed(0x5eed0003);
     gen_bounded_stream(&in, max, (size_t)1 << 20, &per_pass);
 
     sh_failalloc_reset_peak();
@@ -1399,11 +1285,11 @@ static void test_sse_parse_memory_bounded(void **state)
         /* Each pass is one stream, fed in random chunks from 1 byte to 2 x max. */
         ssehub_sse_parser_reset(p);
         while (off < in.len) {
-            size_t n = 1 + rng_below(2 * max);
+            size_t n = 1 + sh_test_rng_below(2 * max);
             ssize_t rc;
 
-            if (rng_below(4) == 0)
-                n = 1 + rng_below(16);
+            if (sh_test_rng_below(4) == 0)
+                n = 1 + sh_test_rng_below(16);
             if (n > in.len - off)
                 n = in.len - off;
             rc = ssehub_sse_parse(p, in.s + off, n);
@@ -1516,23 +1402,23 @@ out:
 
 static void test_sse_parse_oom_loop(void **state)
 {
-    gen_t in = {0};
+    sh_test_text_t in = {0};
     rec_t want = {0};
     long n;
     int failures = 0;
 
     /* Every buffer has to grow several times: a split long line, a long id, type and data. */
-    gen_str(&in, FEFF "id: ");
-    gen_fill(&in, 'i', 300);
-    gen_str(&in, "\nevent: ");
-    gen_fill(&in, 't', 150);
-    gen_str(&in, "\nretry: 10\n");
+    sh_test_text_str(&in, FEFF "id: ");
+    sh_test_text_fill(&in, 'i', 300);
+    sh_test_text_str(&in, "\nevent: ");
+    sh_test_text_fill(&in, 't', 150);
+    sh_test_text_str(&in, "\nretry: 10\n");
     for (n = 0; n < 4; n++) {
-        gen_str(&in, "data: ");
-        gen_fill(&in, (char)('a' + n), 700);
-        gen_str(&in, "\xC0\n");
+        sh_test_text_str(&in, "data: ");
+        sh_test_text_fill(&in, (char)('a' + n), 700);
+        sh_test_text_str(&in, "\xC0\n");
     }
-    gen_str(&in, "\r\ndata: small\r\n\r\n");
+    sh_test_text_str(&in, "\r\ndata: small\r\n\r\n");
 
     assert_int_equal(parse_with_budget(-1, in.s, in.len, 97, &want), 0);
     assert_int_equal(want.events, 2);
@@ -1542,7 +1428,7 @@ static void test_sse_parse_oom_loop(void **state)
         int rc = parse_with_budget(n, in.s, in.len, 97, &r);
 
         /* What fired before the failure is what a full run fires first. */
-        assert_true(strncmp(rec_text(&want), rec_text(&r), r.len) == 0);
+        assert_true(strncmp(rec_text(&want), rec_text(&r), r.text.len) == 0);
         if (rc == 0) {
             assert_string_equal(rec_text(&r), rec_text(&want));
             rec_dispose(&r);
