@@ -151,9 +151,10 @@ SSEHUB_EXTERN const char *ssehub_sse_parser_last_event_id(const ssehub_sse_parse
                                                           size_t *len);
 
 /**
- * Sets the last event ID, for example to the id a client resumes from. Copies |id|.
- * Returns 0, SSEHUB_EINVAL (|id| contains NUL, CR or LF), SSEHUB_E2BIG (longer than
- * max_size) or SSEHUB_ENOMEM; on error the id is unchanged.
+ * Sets the last event ID, for example to the id a client resumes from. Copies |id|,
+ * replacing invalid UTF-8 by U+FFFD as the stream's own ids are. Returns 0, SSEHUB_EINVAL
+ * (|id| contains NUL, CR or LF), SSEHUB_E2BIG (longer than max_size once decoded) or
+ * SSEHUB_ENOMEM; on error the id is unchanged.
  */
 SSEHUB_EXTERN int ssehub_sse_parser_set_last_event_id(ssehub_sse_parser_t *p, const char *id,
                                                       size_t len);

@@ -92,19 +92,23 @@ const char *ssehub_sse_parser_last_event_id(const ssehub_sse_parser_t *p, size_t
 
 int ssehub_sse_parser_set_last_event_id(ssehub_sse_parser_t *p, const char *id, size_t len)
 {
+    sh_buf_t fresh;
     int rc;
 
     if (len != 0 && (memchr(id, '\0', len) != NULL || memchr(id, '\r', len) != NULL ||
                      memchr(id, '\n', len) != NULL))
         return SSEHUB_EINVAL;
-    if (len > p->settings.max_size)
-        return SSEHUB_E2BIG;
-    rc = sh_buf_reserve(&p->id, len > p->id.len ? len - p->id.len : 0);
-    if (rc != 0)
+    /* Decoded as stream ids are, so that every id handed out is valid UTF-8. */
+    sh_buf_init(&fresh, p->settings.max_size);
+    rc = sh_utf8_append_sanitized(&fresh, id, len);
+    if (rc != 0) {
+        sh_buf_dispose(&fresh);
         return rc;
-    sh_buf_reset(&p->id);
+    }
+    sh_buf_dispose(&p->id);
+    p->id = fresh;
     p->id_dirty = false;
-    return sh_buf_append(&p->id, id, len);
+    return 0;
 }
 
 int ssehub_sse_parser_error(const ssehub_sse_parser_t *p)

@@ -1068,6 +1068,18 @@ static void test_sse_parse_set_last_event_id(void **state)
     assert_last_id(p, "0123456789012345");
     assert_int_equal(ssehub_sse_parser_set_last_event_id(p, "", 0), 0);
     assert_last_id(p, "");
+    /* Invalid UTF-8 is replaced as in the stream, so handed-out ids are always valid. */
+    assert_int_equal(ssehub_sse_parser_set_last_event_id(p, "\xff\xc0", 2), 0);
+    assert_last_id(p, FFFD FFFD);
+    /* Six invalid bytes decode to 18 bytes: past the 16-byte limit, the id is unchanged. */
+    assert_int_equal(ssehub_sse_parser_set_last_event_id(p, "\xff\xff\xff\xff\xff\xff", 6),
+                     SSEHUB_E2BIG);
+    assert_last_id(p, FFFD FFFD);
+    /* A set id replaces one pending in an unfinished event. */
+    assert_int_equal(PARSE(p, "id: pending\n"), 12);
+    assert_int_equal(ssehub_sse_parser_set_last_event_id(p, "", 0), 0);
+    assert_int_equal(PARSE(p, "\n"), 1);
+    assert_last_id(p, "");
 
     /* The stream overrides a set id, and a set id overrides the stream's. */
     assert_int_equal(ssehub_sse_parser_set_last_event_id(p, "s1", 2), 0);
