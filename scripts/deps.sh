@@ -5,8 +5,9 @@
 set -eu
 
 # Build: compilers, CMake, pkg-config. Tests: cmocka, clang's runtimes (libFuzzer and
-# sanitizers), clang-format (the lint test), Chromium (the browser interop test; driven
-# by the npm package playwright-core, which tests/interop installs with npm).
+# sanitizers), clang-format (the lint test), python3 (test scripts), Chromium (the
+# browser interop test; driven by the npm package playwright-core, which tests/interop
+# installs with npm).
 PACKAGES="
 build-essential
 cmake
@@ -15,6 +16,7 @@ clang
 libclang-rt-14-dev
 clang-format
 libcmocka-dev
+python3
 chromium
 "
 
