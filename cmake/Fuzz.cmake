@@ -1,9 +1,11 @@
 # libFuzzer targets (clang only, as in h2o) and the plain replay driver that runs every
 # committed corpus under ctest with any compiler.
 
-# Support code every target may use: parser transcripts and the counting allocator.
+# Support code every target may use: parser transcripts, the growable test string, the
+# event log (callbacks that record copies) and the counting allocator.
 set(SH_FUZZ_SUPPORT ${PROJECT_SOURCE_DIR}/tests/support/transcript.c
                     ${PROJECT_SOURCE_DIR}/tests/support/testutil.c
+                    ${PROJECT_SOURCE_DIR}/tests/support/evlog.c
                     ${PROJECT_SOURCE_DIR}/tests/support/failalloc.c)
 
 # libFuzzer steers by the coverage of the code under test, so the fuzz binaries link an

@@ -29,6 +29,7 @@
 #include "ssehub/sse.h"
 #include "base/buf.h"
 #include "base/utf8.h"
+#include "support/evlog.h"
 #include "support/failalloc.h"
 #include "support/transcript.h"
 #include "fuzz.h"
@@ -64,33 +65,9 @@ static uint64_t next_rand(uint64_t *state)
     return z ^ (z >> 31);
 }
 
-static void *xmalloc(size_t len)
-{
-    void *p = malloc(len != 0 ? len : 1);
-
-    FUZZ_CHECK(p != NULL);
-    return p;
-}
-
-/* A libc copy of |len| bytes, never NULL, NUL-terminated for the benefit of debuggers. */
-static char *dup_bytes(const char *s, size_t len)
-{
-    char *p = xmalloc(len + 1);
-
-    if (len != 0)
-        memcpy(p, s, len);
-    p[len] = '\0';
-    return p;
-}
-
 static bool is_utf8(const char *s, size_t len)
 {
     return sh_utf8_valid_prefix(s, len) == len;
-}
-
-static bool has_byte(const char *s, size_t len, char c)
-{
-    return len != 0 && memchr(s, c, len) != NULL;
 }
 
 /* Prints both transcripts and aborts when they differ. */
@@ -241,122 +218,32 @@ static void check_oom(const uint8_t *in, size_t len, long budget, const char *fu
 
 /* ---- 4, 5: dispatched events ---------------------------------------------------------- */
 
-/* One callback: an event, or a retry value. Strings are libc copies. */
-typedef struct rec_s {
-    bool is_retry;
-    uint64_t retry;
-    char *type;
-    size_t type_len;
-    char *data;
-    size_t data_len;
-    char *id;
-    size_t id_len;
-} rec_t;
-
-/* The callbacks of one parse, in order. */
-typedef struct log_s {
-    rec_t *v;
-    size_t n;
-    size_t cap;
-    size_t cancel_at; /* the callback that returns non-zero (0-based); SIZE_MAX: none */
-} log_t;
-
-/* An empty log that cancels at no callback: the initial value of every log. */
-static const log_t log_empty = {NULL, 0, 0, SIZE_MAX};
-
-static rec_t *log_add(log_t *l)
-{
-    if (l->n == l->cap) {
-        rec_t *nv;
-        l->cap = l->cap != 0 ? l->cap * 2 : 16;
-        nv = realloc(l->v, l->cap * sizeof(*nv));
-        FUZZ_CHECK(nv != NULL);
-        l->v = nv;
-    }
-    memset(&l->v[l->n], 0, sizeof(l->v[l->n]));
-    return &l->v[l->n++];
-}
-
-static void log_free(log_t *l)
-{
-    size_t i;
-
-    for (i = 0; i < l->n; i++) {
-        free(l->v[i].type);
-        free(l->v[i].data);
-        free(l->v[i].id);
-    }
-    free(l->v);
-    *l = log_empty;
-}
-
-static bool rec_equal(const rec_t *a, const rec_t *b)
-{
-    if (a->is_retry != b->is_retry)
-        return false;
-    if (a->is_retry)
-        return a->retry == b->retry;
-    return a->type_len == b->type_len && memcmp(a->type, b->type, a->type_len) == 0 &&
-           a->data_len == b->data_len && memcmp(a->data, b->data, a->data_len) == 0 &&
-           a->id_len == b->id_len && memcmp(a->id, b->id, a->id_len) == 0;
-}
-
-static bool log_equal(const log_t *a, const log_t *b)
-{
-    size_t i;
-
-    if (a->n != b->n)
-        return false;
-    for (i = 0; i < a->n; i++) {
-        if (!rec_equal(&a->v[i], &b->v[i]))
-            return false;
-    }
-    return true;
-}
-
 /* Checks what the header promises of a dispatched event, and records a copy. */
 static int on_event(void *user, const ssehub_sse_event_t *ev)
 {
-    rec_t *r;
-
     FUZZ_CHECK(ev->type != NULL && ev->data != NULL && ev->id != NULL);
     FUZZ_CHECK(!ev->has_retry);
     FUZZ_CHECK(is_utf8(ev->type, ev->type_len));
     FUZZ_CHECK(is_utf8(ev->data, ev->data_len));
     FUZZ_CHECK(is_utf8(ev->id, ev->id_len));
     FUZZ_CHECK(ev->type_len != 0);
-    FUZZ_CHECK(!has_byte(ev->type, ev->type_len, '\r') && !has_byte(ev->type, ev->type_len, '\n'));
-    FUZZ_CHECK(!has_byte(ev->id, ev->id_len, '\r') && !has_byte(ev->id, ev->id_len, '\n') &&
-               !has_byte(ev->id, ev->id_len, '\0'));
-    FUZZ_CHECK(!has_byte(ev->data, ev->data_len, '\r'));
-
-    r = log_add(user);
-    r->type = dup_bytes(ev->type, ev->type_len);
-    r->type_len = ev->type_len;
-    r->data = dup_bytes(ev->data, ev->data_len);
-    r->data_len = ev->data_len;
-    r->id = dup_bytes(ev->id, ev->id_len);
-    r->id_len = ev->id_len;
-    return ((log_t *)user)->n - 1 == ((log_t *)user)->cancel_at;
+    FUZZ_CHECK(!sh_test_has_byte(ev->type, ev->type_len, '\r') &&
+               !sh_test_has_byte(ev->type, ev->type_len, '\n'));
+    FUZZ_CHECK(!sh_test_has_byte(ev->id, ev->id_len, '\r') &&
+               !sh_test_has_byte(ev->id, ev->id_len, '\n') &&
+               !sh_test_has_byte(ev->id, ev->id_len, '\0'));
+    FUZZ_CHECK(!sh_test_has_byte(ev->data, ev->data_len, '\r'));
+    return sh_test_log_on_event(user, ev);
 }
 
-static int on_retry(void *user, uint64_t retry_ms)
-{
-    rec_t *r = log_add(user);
-
-    r->is_retry = true;
-    r->retry = retry_ms;
-    return ((log_t *)user)->n - 1 == ((log_t *)user)->cancel_at;
-}
-
-static ssehub_sse_parser_t *new_parser(size_t max_size, log_t *l)
+static ssehub_sse_parser_t *new_parser(size_t max_size, sh_test_log_t *l)
 {
     ssehub_sse_parser_settings_t settings = {0};
     ssehub_sse_parser_t *p = NULL;
 
     settings.max_size = max_size;
     settings.on_event = on_event;
-    settings.on_retry = on_retry;
+    settings.on_retry = sh_test_log_on_retry;
     settings.user = l;
     FUZZ_CHECK(ssehub_sse_parser_new(&settings, &p) == 0 && p != NULL);
     FUZZ_CHECK(ssehub_sse_parser_max_size(p) ==
@@ -381,8 +268,8 @@ static ssize_t parse_whole(ssehub_sse_parser_t *p, const uint8_t *in, size_t len
     id = ssehub_sse_parser_last_event_id(p, &id_len);
     FUZZ_CHECK(id != NULL && is_utf8(id, id_len));
     FUZZ_CHECK(id_len <= ssehub_sse_parser_max_size(p));
-    FUZZ_CHECK(!has_byte(id, id_len, '\r') && !has_byte(id, id_len, '\n') &&
-               !has_byte(id, id_len, '\0'));
+    FUZZ_CHECK(!sh_test_has_byte(id, id_len, '\r') && !sh_test_has_byte(id, id_len, '\n') &&
+               !sh_test_has_byte(id, id_len, '\0'));
     return rc;
 }
 
@@ -393,15 +280,15 @@ static ssize_t parse_whole(ssehub_sse_parser_t *p, const uint8_t *in, size_t len
  * encoders agree, and parses the bytes back with a fresh parser: the same retry and event
  * must come out. A type holding NUL cannot be encoded: the encoder must refuse it.
  */
-static void check_roundtrip(const rec_t *r, bool has_retry, uint64_t retry, uint64_t seed)
+static void check_roundtrip(const sh_test_rec_t *r, bool has_retry, uint64_t retry, uint64_t seed)
 {
     ssehub_sse_event_t ev = {0};
     ssehub_rcbuf_t *rb = NULL, *sentinel = NULL;
     ssehub_sse_parser_t *p;
-    log_t back = log_empty;
+    sh_test_log_t back = SH_TEST_LOG_INIT;
     size_t need = 0, cut;
     char *buf;
-    rec_t want_retry = {0};
+    sh_test_rec_t want_retry = {0};
 
     ev.id = r->id;
     ev.id_len = r->id_len;
@@ -412,7 +299,7 @@ static void check_roundtrip(const rec_t *r, bool has_retry, uint64_t retry, uint
     ev.has_retry = has_retry;
     ev.retry = retry;
 
-    if (has_byte(r->type, r->type_len, '\0')) {
+    if (sh_test_has_byte(r->type, r->type_len, '\0')) {
         char one;
         FUZZ_CHECK(ssehub_sse_encoded_len(&ev, &need) == SSEHUB_EINVAL);
         FUZZ_CHECK(ssehub_sse_encode(&ev, &one, sizeof(one)) == SSEHUB_EINVAL);
@@ -426,7 +313,7 @@ static void check_roundtrip(const rec_t *r, bool has_retry, uint64_t retry, uint
     FUZZ_CHECK(need >= 2);
 
     /* Exact-size heap buffers, so that ASan sees any write past the computed length. */
-    buf = xmalloc(need);
+    buf = sh_test_xmalloc(need);
     FUZZ_CHECK(ssehub_sse_encode(&ev, buf, need) == (ssize_t)need);
     FUZZ_CHECK(buf[need - 1] == '\n' && buf[need - 2] == '\n');
     FUZZ_CHECK(ssehub_sse_encode_rcbuf(&ev, &rb) == 0 && rb != NULL);
@@ -434,7 +321,7 @@ static void check_roundtrip(const rec_t *r, bool has_retry, uint64_t retry, uint
     FUZZ_CHECK(memcmp(ssehub_rcbuf_data(rb), buf, need) == 0);
     ssehub_rcbuf_unref(rb);
     {
-        char *small = xmalloc(need - 1);
+        char *small = sh_test_xmalloc(need - 1);
         FUZZ_CHECK(ssehub_sse_encode(&ev, small, need - 1) == SSEHUB_ENOBUFS);
         free(small);
     }
@@ -448,13 +335,14 @@ static void check_roundtrip(const rec_t *r, bool has_retry, uint64_t retry, uint
 
     want_retry.is_retry = true;
     want_retry.retry = retry;
-    if (back.n != (has_retry ? 2u : 1u) || (has_retry && !rec_equal(&back.v[0], &want_retry)) ||
-        !rec_equal(&back.v[back.n - 1], r)) {
+    if (back.n != (has_retry ? 2u : 1u) ||
+        (has_retry && !sh_test_rec_equal(&back.v[0], &want_retry)) ||
+        !sh_test_rec_equal(&back.v[back.n - 1], r)) {
         fprintf(stderr, "round trip failed: %zu callbacks for encoding:\n", back.n);
         fwrite(buf, 1, need, stderr);
         abort();
     }
-    log_free(&back);
+    sh_test_log_free(&back);
     free(buf);
 }
 
@@ -463,15 +351,15 @@ static void check_roundtrip(const rec_t *r, bool has_retry, uint64_t retry, uint
  * not confirmed by a blank line, and keeps the last event ID string, which the next event
  * then carries.
  */
-static void check_resume(ssehub_sse_parser_t *p, log_t *l)
+static void check_resume(ssehub_sse_parser_t *p, sh_test_log_t *l)
 {
     const char *id;
     size_t id_len, last_len;
     char *last;
-    rec_t want = {0};
+    sh_test_rec_t want = {0};
 
     id = ssehub_sse_parser_last_event_id(p, &last_len);
-    last = dup_bytes(id, last_len);
+    last = sh_test_dup_bytes(id, last_len);
     ssehub_sse_parser_reset(p);
     FUZZ_CHECK(ssehub_sse_parser_error(p) == 0);
     id = ssehub_sse_parser_last_event_id(p, &id_len);
@@ -483,7 +371,7 @@ static void check_resume(ssehub_sse_parser_t *p, log_t *l)
     want.data_len = 1;
     want.id = last;
     want.id_len = last_len;
-    FUZZ_CHECK(l->n == 1 && rec_equal(&l->v[0], &want));
+    FUZZ_CHECK(l->n == 1 && sh_test_rec_equal(&l->v[0], &want));
     free(last);
 }
 
@@ -494,33 +382,33 @@ static void check_resume(ssehub_sse_parser_t *p, log_t *l)
 static void check_reset_replay(const uint8_t *in, size_t len, size_t max_size)
 {
     ssehub_sse_parser_t *p;
-    log_t cur = log_empty, first;
+    sh_test_log_t cur = SH_TEST_LOG_INIT, first;
     ssize_t rc1, rc2;
 
     p = new_parser(max_size, &cur);
     rc1 = parse_whole(p, in, len);
     first = cur;
-    cur = log_empty;
+    cur = (sh_test_log_t)SH_TEST_LOG_INIT;
     ssehub_sse_parser_reset(p);
     FUZZ_CHECK(ssehub_sse_parser_error(p) == 0);
     FUZZ_CHECK(ssehub_sse_parser_set_last_event_id(p, "", 0) == 0);
     rc2 = parse_whole(p, in, len);
     FUZZ_CHECK(rc1 == rc2);
-    FUZZ_CHECK(log_equal(&first, &cur));
+    FUZZ_CHECK(sh_test_log_equal(&first, &cur));
     ssehub_sse_parser_free(p);
-    log_free(&cur);
-    log_free(&first);
+    sh_test_log_free(&cur);
+    sh_test_log_free(&first);
 }
 
 /*
  * The callback numbered |k| returns non-zero: the parse stops with SSEHUB_ECANCELED right
  * after it (sticky), having made exactly the first k + 1 callbacks of |full|.
  */
-static void check_cancel(const uint8_t *in, size_t len, const log_t *full, ssize_t full_rc,
+static void check_cancel(const uint8_t *in, size_t len, const sh_test_log_t *full, ssize_t full_rc,
                          size_t k)
 {
     ssehub_sse_parser_t *p;
-    log_t cur = log_empty;
+    sh_test_log_t cur = SH_TEST_LOG_INIT;
     ssize_t rc;
     size_t i;
 
@@ -530,12 +418,12 @@ static void check_cancel(const uint8_t *in, size_t len, const log_t *full, ssize
     if (k < full->n) {
         FUZZ_CHECK(rc == SSEHUB_ECANCELED && cur.n == k + 1);
         for (i = 0; i <= k; i++)
-            FUZZ_CHECK(rec_equal(&cur.v[i], &full->v[i]));
+            FUZZ_CHECK(sh_test_rec_equal(&cur.v[i], &full->v[i]));
     } else {
-        FUZZ_CHECK(rc == full_rc && log_equal(&cur, full));
+        FUZZ_CHECK(rc == full_rc && sh_test_log_equal(&cur, full));
     }
     ssehub_sse_parser_free(p);
-    log_free(&cur);
+    sh_test_log_free(&cur);
 }
 
 /*
@@ -576,10 +464,11 @@ static void check_no_callbacks(const uint8_t *in, size_t len, ssize_t want_rc,
 static void check_set_id(const uint8_t *in, size_t len, size_t max_size)
 {
     ssehub_sse_parser_t *p;
-    log_t l = log_empty;
+    sh_test_log_t l = SH_TEST_LOG_INIT;
     size_t n = len < max_size + 1 ? len : max_size + 1, id_len;
     const char *s = (const char *)in, *id;
-    bool bad = has_byte(s, n, '\0') || has_byte(s, n, '\r') || has_byte(s, n, '\n');
+    bool bad = sh_test_has_byte(s, n, '\0') || sh_test_has_byte(s, n, '\r') ||
+               sh_test_has_byte(s, n, '\n');
     sh_buf_t want;
     int rc;
 
@@ -604,7 +493,7 @@ static void check_set_id(const uint8_t *in, size_t len, size_t max_size)
         FUZZ_CHECK(l.n == 1 && l.v[0].id_len == id_len && memcmp(l.v[0].id, id, id_len) == 0);
     }
     ssehub_sse_parser_free(p);
-    log_free(&l);
+    sh_test_log_free(&l);
     sh_buf_dispose(&want);
 }
 
@@ -616,7 +505,7 @@ static void check_events(const uint8_t *in, size_t len, size_t small_max, uint64
 {
     ssehub_sse_parser_settings_t settings = {0};
     ssehub_sse_parser_t *p, *sentinel = (ssehub_sse_parser_t *)&settings;
-    log_t cur = log_empty, first;
+    sh_test_log_t cur = SH_TEST_LOG_INIT, first;
     ssize_t rc1;
     bool has_retry = false;
     uint64_t retry = 0;
@@ -630,18 +519,18 @@ static void check_events(const uint8_t *in, size_t len, size_t small_max, uint64
     p = new_parser(0, &cur);
     rc1 = parse_whole(p, in, len);
     first = cur;
-    cur = log_empty;
+    cur = (sh_test_log_t)SH_TEST_LOG_INIT;
     check_no_callbacks(in, len, rc1, p, seed);
     check_resume(p, &cur);
     ssehub_sse_parser_free(p);
-    log_free(&cur);
+    sh_test_log_free(&cur);
 
     check_reset_replay(in, len, small_max);
     check_cancel(in, len, &first, rc1, (size_t)(seed % (first.n + 1)));
     check_set_id(in, len, small_max);
 
     for (i = 0; i < first.n; i++) {
-        const rec_t *r = &first.v[i];
+        const sh_test_rec_t *r = &first.v[i];
         if (r->is_retry) {
             has_retry = true;
             retry = r->retry;
@@ -649,7 +538,7 @@ static void check_events(const uint8_t *in, size_t len, size_t small_max, uint64
         }
         check_roundtrip(r, has_retry, retry, next_rand(&seed));
     }
-    log_free(&first);
+    sh_test_log_free(&first);
 }
 
 /* ---- Entry point ---------------------------------------------------------------------- */
@@ -668,7 +557,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     FUZZ_CHECK(sh_failalloc_live() == 0);
     small_max = small_max_sizes[size != 0 ? data[0] % 8 : 0];
-    cuts = xmalloc(size * sizeof(*cuts));
+    cuts = sh_test_xmalloc(size * sizeof(*cuts));
 
     whole = bounded_transcript(data, size, 0, NULL, 0);
     check_chunkings(data, size, 0, whole, seed, cuts);

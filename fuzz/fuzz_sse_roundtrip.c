@@ -34,7 +34,9 @@
 #include "ssehub/sse.h"
 #include "base/buf.h"
 #include "base/utf8.h"
+#include "support/evlog.h"
 #include "support/failalloc.h"
+#include "support/testutil.h"
 #include "fuzz.h"
 
 #define BYTEWISE_MAX 4096 /* longest stream also fed one byte at a time */
@@ -45,65 +47,22 @@ static const uint64_t retry_edges[8] = {
 
 /* ---- Helpers -------------------------------------------------------------------------- */
 
-static void *xmalloc(size_t len)
-{
-    void *p = malloc(len != 0 ? len : 1);
-
-    FUZZ_CHECK(p != NULL);
-    return p;
-}
-
-/* A growable libc byte string. */
-typedef struct bytes_s {
-    char *s;
-    size_t len;
-    size_t cap;
-} bytes_t;
-
-static void bytes_put(bytes_t *b, const void *s, size_t len)
-{
-    if (b->len + len + 1 > b->cap) {
-        char *ns;
-        b->cap = (b->len + len + 1) * 2;
-        ns = realloc(b->s, b->cap);
-        FUZZ_CHECK(ns != NULL);
-        b->s = ns;
-    }
-    if (len != 0)
-        memcpy(b->s + b->len, s, len);
-    b->len += len;
-    b->s[b->len] = '\0';
-}
-
-/* A libc copy of |len| bytes, never NULL. */
-static char *dup_bytes(const char *s, size_t len)
-{
-    bytes_t b = {0};
-
-    bytes_put(&b, s, len);
-    return b.s;
-}
-
-static bool has_byte(const char *s, size_t len, char c)
-{
-    return len != 0 && memchr(s, c, len) != NULL;
-}
-
 static bool has_line_breaker(const char *s, size_t len)
 {
-    return has_byte(s, len, '\r') || has_byte(s, len, '\n') || has_byte(s, len, '\0');
+    return sh_test_has_byte(s, len, '\r') || sh_test_has_byte(s, len, '\n') ||
+           sh_test_has_byte(s, len, '\0');
 }
 
 /* |s| without CR, LF and NUL, as a libc copy. */
 static char *strip_breakers(const char *s, size_t len, size_t *out_len)
 {
-    bytes_t b = {0};
+    sh_test_text_t b = {0};
     size_t i;
 
-    bytes_put(&b, "", 0);
+    sh_test_text_put(&b, "", 0);
     for (i = 0; i < len; i++) {
         if (s[i] != '\r' && s[i] != '\n' && s[i] != '\0')
-            bytes_put(&b, &s[i], 1);
+            sh_test_text_put(&b, &s[i], 1);
     }
     *out_len = b.len;
     return b.s;
@@ -116,90 +75,33 @@ static char *strip_breakers(const char *s, size_t len, size_t *out_len)
  */
 static char *normalise(const char *s, size_t len, bool newlines, size_t *out_len)
 {
-    bytes_t nl = {0};
+    sh_test_text_t nl = {0};
     sh_buf_t b;
     size_t i;
     char *out;
 
-    bytes_put(&nl, "", 0);
+    sh_test_text_put(&nl, "", 0);
     for (i = 0; i < len; i++) {
         if (newlines && s[i] == '\r') {
-            bytes_put(&nl, "\n", 1);
+            sh_test_text_put(&nl, "\n", 1);
             if (i + 1 < len && s[i + 1] == '\n')
                 i++;
         } else {
-            bytes_put(&nl, &s[i], 1);
+            sh_test_text_put(&nl, &s[i], 1);
         }
     }
     sh_buf_init(&b, SIZE_MAX);
     FUZZ_CHECK(sh_utf8_append_sanitized(&b, nl.s, nl.len) == 0);
-    out = dup_bytes(b.len != 0 ? b.base : "", b.len);
+    out = sh_test_dup_bytes(b.len != 0 ? b.base : "", b.len);
     *out_len = b.len;
     sh_buf_dispose(&b);
-    free(nl.s);
+    sh_test_text_free(&nl);
     return out;
 }
 
 /* ---- Callback records ----------------------------------------------------------------- */
 
-/* One callback: an event, or a retry value. Strings are libc copies. */
-typedef struct rec_s {
-    bool is_retry;
-    uint64_t retry;
-    char *type;
-    size_t type_len;
-    char *data;
-    size_t data_len;
-    char *id;
-    size_t id_len;
-} rec_t;
-
-/* Callbacks in order: those expected, or those one parse made. */
-typedef struct log_s {
-    rec_t *v;
-    size_t n;
-    size_t cap;
-} log_t;
-
-static rec_t *log_add(log_t *l)
-{
-    if (l->n == l->cap) {
-        rec_t *nv;
-        l->cap = l->cap != 0 ? l->cap * 2 : 16;
-        nv = realloc(l->v, l->cap * sizeof(*nv));
-        FUZZ_CHECK(nv != NULL);
-        l->v = nv;
-    }
-    memset(&l->v[l->n], 0, sizeof(l->v[l->n]));
-    return &l->v[l->n++];
-}
-
-static void log_free(log_t *l)
-{
-    size_t i;
-
-    for (i = 0; i < l->n; i++) {
-        free(l->v[i].type);
-        free(l->v[i].data);
-        free(l->v[i].id);
-    }
-    free(l->v);
-    l->v = NULL;
-    l->n = l->cap = 0;
-}
-
-static bool rec_equal(const rec_t *a, const rec_t *b)
-{
-    if (a->is_retry != b->is_retry)
-        return false;
-    if (a->is_retry)
-        return a->retry == b->retry;
-    return a->type_len == b->type_len && memcmp(a->type, b->type, a->type_len) == 0 &&
-           a->data_len == b->data_len && memcmp(a->data, b->data, a->data_len) == 0 &&
-           a->id_len == b->id_len && memcmp(a->id, b->id, a->id_len) == 0;
-}
-
-static void rec_print(const char *what, const rec_t *r)
+static void rec_print(const char *what, const sh_test_rec_t *r)
 {
     if (r->is_retry) {
         fprintf(stderr, "  %s retry %llu\n", what, (unsigned long long)r->retry);
@@ -210,16 +112,13 @@ static void rec_print(const char *what, const rec_t *r)
 }
 
 /* Aborts, printing both logs and the stream, when |got| differs from |want|. */
-static void check_log(const char *what, const log_t *got, const log_t *want, const bytes_t *stream)
+static void check_log(const char *what, const sh_test_log_t *got, const sh_test_log_t *want,
+                      const sh_test_text_t *stream)
 {
     size_t i;
 
-    if (got->n == want->n) {
-        for (i = 0; i < got->n && rec_equal(&got->v[i], &want->v[i]); i++)
-            continue;
-        if (i == got->n)
-            return;
-    }
+    if (sh_test_log_equal(got, want))
+        return;
     fprintf(stderr, "round trip mismatch (%s): %zu callbacks, %zu expected\n", what, got->n,
             want->n);
     for (i = 0; i < got->n || i < want->n; i++) {
@@ -231,28 +130,6 @@ static void check_log(const char *what, const log_t *got, const log_t *want, con
     fprintf(stderr, "stream (%zu bytes):\n", stream->len);
     fwrite(stream->s, 1, stream->len, stderr);
     abort();
-}
-
-static int on_event(void *user, const ssehub_sse_event_t *ev)
-{
-    rec_t *r = log_add(user);
-
-    r->type = dup_bytes(ev->type, ev->type_len);
-    r->type_len = ev->type_len;
-    r->data = dup_bytes(ev->data, ev->data_len);
-    r->data_len = ev->data_len;
-    r->id = dup_bytes(ev->id, ev->id_len);
-    r->id_len = ev->id_len;
-    return 0;
-}
-
-static int on_retry(void *user, uint64_t retry_ms)
-{
-    rec_t *r = log_add(user);
-
-    r->is_retry = true;
-    r->retry = retry_ms;
-    return 0;
 }
 
 /* ---- Input ---------------------------------------------------------------------------- */
@@ -335,10 +212,10 @@ static void read_spec(cursor_t *c, spec_t *s)
 /* ---- Encoding ------------------------------------------------------------------------- */
 
 /* Appends the comment ssehub_sse_encode_comment() makes of |text| and checks its shape. */
-static void put_comment(bytes_t *stream, const char *text, size_t len)
+static void put_comment(sh_test_text_t *stream, const char *text, size_t len)
 {
     size_t cap = 4 * len + 4, i;
-    char *buf = xmalloc(cap), *small;
+    char *buf = sh_test_xmalloc(cap), *small;
     ssize_t n;
 
     n = ssehub_sse_encode_comment(text, len, buf, cap);
@@ -351,10 +228,10 @@ static void put_comment(bytes_t *stream, const char *text, size_t len)
     }
     if (len == 0)
         FUZZ_CHECK(n == 2);
-    small = xmalloc((size_t)n - 1);
+    small = sh_test_xmalloc((size_t)n - 1);
     FUZZ_CHECK(ssehub_sse_encode_comment(text, len, small, (size_t)n - 1) == SSEHUB_ENOBUFS);
     free(small);
-    bytes_put(stream, buf, (size_t)n);
+    sh_test_text_put(stream, buf, (size_t)n);
     free(buf);
 }
 
@@ -387,7 +264,7 @@ static void check_refused(const ssehub_sse_event_t *ev)
  * Encodes |ev| three ways (exact buffer, one byte short, rcbuf), checks they agree and
  * appends the bytes to |stream|.
  */
-static void put_event(bytes_t *stream, const ssehub_sse_event_t *ev, bool try_oom)
+static void put_event(sh_test_text_t *stream, const ssehub_sse_event_t *ev, bool try_oom)
 {
     ssehub_rcbuf_t *rb = NULL;
     size_t need = 0;
@@ -395,7 +272,7 @@ static void put_event(bytes_t *stream, const ssehub_sse_event_t *ev, bool try_oo
 
     FUZZ_CHECK(ssehub_sse_encoded_len(ev, &need) == 0);
     FUZZ_CHECK(need >= 1);
-    buf = xmalloc(need);
+    buf = sh_test_xmalloc(need);
     FUZZ_CHECK(ssehub_sse_encode(ev, buf, need) == (ssize_t)need);
     FUZZ_CHECK(buf[need - 1] == '\n' && (need == 1 || buf[need - 2] == '\n'));
     FUZZ_CHECK(ssehub_sse_encode_rcbuf(ev, &rb) == 0 && rb != NULL);
@@ -403,7 +280,7 @@ static void put_event(bytes_t *stream, const ssehub_sse_event_t *ev, bool try_oo
     FUZZ_CHECK(memcmp(ssehub_rcbuf_data(rb), buf, need) == 0);
     ssehub_rcbuf_unref(rb);
     if (need > 1) {
-        char *small = xmalloc(need - 1);
+        char *small = sh_test_xmalloc(need - 1);
         FUZZ_CHECK(ssehub_sse_encode(ev, small, need - 1) == SSEHUB_ENOBUFS);
         free(small);
     }
@@ -413,7 +290,7 @@ static void put_event(bytes_t *stream, const ssehub_sse_event_t *ev, bool try_oo
         FUZZ_CHECK(ssehub_sse_encode_rcbuf(ev, &rb) == SSEHUB_ENOMEM && rb == NULL);
         sh_failalloc_fail_after(-1);
     }
-    bytes_put(stream, buf, need);
+    sh_test_text_put(stream, buf, need);
     free(buf);
 }
 
@@ -421,7 +298,7 @@ static void put_event(bytes_t *stream, const ssehub_sse_event_t *ev, bool try_oo
  * Encodes the event |s| describes into |stream| and appends the callbacks a receiver must
  * make of it to |want|. |last_id| is the receiver's last event ID, updated here.
  */
-static void add_event(const spec_t *s, bytes_t *stream, log_t *want, char **last_id,
+static void add_event(const spec_t *s, sh_test_text_t *stream, sh_test_log_t *want, char **last_id,
                       size_t *last_id_len)
 {
     ssehub_sse_event_t ev = {0};
@@ -462,20 +339,20 @@ static void add_event(const spec_t *s, bytes_t *stream, log_t *want, char **last
         *last_id = normalise(id, id_len, false, last_id_len);
     }
     if (ev.has_retry) {
-        rec_t *r = log_add(want);
+        sh_test_rec_t *r = sh_test_log_add(want);
         r->is_retry = true;
         r->retry = ev.retry;
     }
     if (ev.data != NULL) {
-        rec_t *r = log_add(want);
+        sh_test_rec_t *r = sh_test_log_add(want);
         if (type_len != 0) {
             r->type = normalise(type, type_len, false, &r->type_len);
         } else {
-            r->type = dup_bytes("message", 7);
+            r->type = sh_test_dup_bytes("message", 7);
             r->type_len = 7;
         }
         r->data = normalise(ev.data, ev.data_len, true, &r->data_len);
-        r->id = dup_bytes(*last_id, *last_id_len);
+        r->id = sh_test_dup_bytes(*last_id, *last_id_len);
         r->id_len = *last_id_len;
     }
     free(id);
@@ -488,20 +365,21 @@ static void add_event(const spec_t *s, bytes_t *stream, log_t *want, char **last
  * Parses |stream| cut at |cuts| (NULL with |ncuts| 1: byte by byte) and checks the
  * callbacks against |want| and the final last event ID against |last_id|.
  */
-static void check_parse(const char *what, const bytes_t *stream, const size_t *cuts, size_t ncuts,
-                        const log_t *want, const char *last_id, size_t last_id_len)
+static void check_parse(const char *what, const sh_test_text_t *stream, const size_t *cuts,
+                        size_t ncuts, const sh_test_log_t *want, const char *last_id,
+                        size_t last_id_len)
 {
     ssehub_sse_parser_settings_t settings = {0};
     ssehub_sse_parser_t *p = NULL;
-    log_t got = {0};
+    sh_test_log_t got = SH_TEST_LOG_INIT;
     size_t from = 0, i, n = cuts == NULL && ncuts != 0 ? stream->len : ncuts + 1;
     const char *id;
     size_t id_len;
 
     /* Decoding may triple the data (each invalid byte becomes U+FFFD); stay clear of it. */
     settings.max_size = 3 * stream->len + 64;
-    settings.on_event = on_event;
-    settings.on_retry = on_retry;
+    settings.on_event = sh_test_log_on_event;
+    settings.on_retry = sh_test_log_on_retry;
     settings.user = &got;
     FUZZ_CHECK(ssehub_sse_parser_new(&settings, &p) == 0);
     for (i = 0; i < n; i++) {
@@ -516,7 +394,7 @@ static void check_parse(const char *what, const bytes_t *stream, const size_t *c
     FUZZ_CHECK(id_len == last_id_len && memcmp(id, last_id, id_len) == 0);
     ssehub_sse_parser_free(p);
     check_log(what, &got, want, stream);
-    log_free(&got);
+    sh_test_log_free(&got);
 }
 
 /* ---- Entry point ---------------------------------------------------------------------- */
@@ -527,9 +405,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ssehub_sse_parser_settings_t settings = {0};
     ssehub_sse_parser_t *p = (ssehub_sse_parser_t *)&settings; /* must be overwritten */
     cursor_t c = {data, size};
-    bytes_t stream = {0};
-    log_t want = {0};
-    char *last_id = dup_bytes("", 0);
+    sh_test_text_t stream = {0};
+    sh_test_log_t want = SH_TEST_LOG_INIT;
+    char *last_id = sh_test_dup_bytes("", 0);
     size_t last_id_len = 0, events, e, *cuts, ncuts, pos;
     unsigned head;
     uint64_t seed = 0;
@@ -550,9 +428,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     head = take_byte(&c);
     events = 1 + (head & 7);
-    bytes_put(&stream, "", 0);
+    sh_test_text_put(&stream, "", 0);
     if (head & 8)
-        bytes_put(&stream, "\xEF\xBB\xBF", 3);
+        sh_test_text_put(&stream, "\xEF\xBB\xBF", 3);
     for (e = 0; e < events && (e == 0 || c.left != 0); e++) {
         spec_t s;
         read_spec(&c, &s);
@@ -562,7 +440,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_parse("whole", &stream, NULL, 0, &want, last_id, last_id_len);
     if (stream.len <= BYTEWISE_MAX)
         check_parse("bytewise", &stream, NULL, 1, &want, last_id, last_id_len);
-    cuts = xmalloc(stream.len * sizeof(*cuts));
+    cuts = sh_test_xmalloc(stream.len * sizeof(*cuts));
     for (e = 0; e < size; e++)
         seed = (seed ^ data[e]) * UINT64_C(1099511628211);
     for (ncuts = 0, pos = 0;;) {
@@ -576,8 +454,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     free(cuts);
     free(last_id);
-    log_free(&want);
-    free(stream.s);
+    sh_test_log_free(&want);
+    sh_test_text_free(&stream);
     FUZZ_CHECK(sh_failalloc_live() == 0);
     return 0;
 }
