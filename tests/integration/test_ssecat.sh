@@ -26,7 +26,8 @@ for sse in "$cases"/*.sse; do
     "$ssecat" --parse <"$sse" >"$tmp/out" 2>"$tmp/err"
     rc=$?
     cmp -s "$tmp/out" "$cases/$name.jsonl"
-    check "case $name: output differs from $name.jsonl (rc=$rc): $(diff "$cases/$name.jsonl" "$tmp/out" | head -5)" $?
+    same=$? # taken before the message's $(diff) runs, which would reset $?
+    check "case $name: output differs from $name.jsonl (rc=$rc): $(diff "$cases/$name.jsonl" "$tmp/out" | head -5)" $same
     check "case $name: exit status $rc, stderr: $(head -c 300 "$tmp/err")" $rc
     python3 -c '
 import sys, time
@@ -71,7 +72,8 @@ rc=$?
 [ $rc -eq 1 ]
 check "limit: over 1 MiB must exit 1 (rc=$rc)" $?
 [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q 'exceeds the parser limit of 1048576' "$tmp/err"
-check "limit: one-line message naming the limit (got: $(cat "$tmp/err"))" $?
+same=$?
+check "limit: one-line message naming the limit (got: $(cat "$tmp/err"))" $same
 [ "$(cat "$tmp/out")" = '{"event": "message", "data": "ok", "id": ""}' ]
 check "limit: events before the long line are printed" $?
 # A stream that never ends its line must stop at the limit, not buffer forever.
