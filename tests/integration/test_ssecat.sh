@@ -87,7 +87,17 @@ printf 'data: 123456789\n\n' | "$ssecat" --parse --max-size 14 >/dev/null 2>&1
 [ $? -eq 1 ]
 check "limit: --max-size 14 refuses a 15-byte line" $?
 
-# 4. Command line.
+# 4. I/O errors: a full stdout, a closed stdin.
+"$ssecat" --parse <"$cases/basic.sse" >/dev/full 2>"$tmp/err"
+rc=$?
+[ $rc -eq 1 ] && grep -q 'cannot write stdout' "$tmp/err"
+check "a write error exits 1 naming stdout (rc=$rc)" $?
+"$ssecat" --parse <&- >/dev/null 2>"$tmp/err"
+rc=$?
+[ $rc -eq 1 ] && grep -q 'cannot read stdin' "$tmp/err"
+check "a read error exits 1 naming stdin (rc=$rc)" $?
+
+# 5. Command line.
 "$ssecat" --help | grep -q -- '--parse'
 check "--help prints usage" $?
 "$ssecat" --bogus >/dev/null 2>"$tmp/err"
