@@ -92,6 +92,11 @@ check "limit: --max-size 14 refuses a 15-byte line" $?
 rc=$?
 [ $rc -eq 1 ] && grep -q 'cannot write stdout' "$tmp/err"
 check "a write error exits 1 naming stdout (rc=$rc)" $?
+# An event larger than stdio's buffer fails inside the parser callback instead.
+"$ssecat" --parse <"$tmp/at" >/dev/full 2>"$tmp/err"
+rc=$?
+[ $rc -eq 1 ] && grep -q 'cannot write stdout' "$tmp/err"
+check "a write error inside a large event exits 1 naming stdout (rc=$rc)" $?
 "$ssecat" --parse <&- >/dev/null 2>"$tmp/err"
 rc=$?
 [ $rc -eq 1 ] && grep -q 'cannot read stdin' "$tmp/err"
