@@ -28,26 +28,31 @@ static bool add_size(size_t *acc, size_t n)
 }
 
 /*
- * Bytes needed for the text |s| written as prefixed lines ("data: ", ": "): each line's
- * bytes, its prefix and an LF, per line of |s| split on CRLF, LF and CR.
+ * Bytes needed for the text |s| written as prefixed lines, per line of |s| split on CRLF,
+ * LF and CR: the prefix ("data:" or ":"), a space, the line's bytes and an LF. Data lines
+ * keep the space even when empty ("data: "), so leading spaces survive; comment lines
+ * drop it when empty (":"). Adds to |*acc|; false on size_t overflow.
  */
-static bool lines_size(const char *s, size_t len, size_t prefix_len, size_t *acc)
+static bool lines_size(const char *s, size_t len, size_t prefix_len, bool space_when_empty,
+                       size_t *acc)
 {
     sh_sse__lines_t it;
-    size_t lines = 0, text = 0;
+    size_t lines = 0, spaces = 0, text = 0;
 
     sh_sse__lines_init(&it, s, len);
     for (;;) {
         const char *eol = sh_sse__lines_eol(&it);
         text += (size_t)(eol - it.p);
         lines++;
+        if (space_when_empty || eol != it.p)
+            spaces++;
         if (eol == it.end)
             break;
         (void)sh_sse__lines_skip(&it, eol);
     }
     if (lines > SIZE_MAX / (prefix_len + 1))
         return false;
-    return add_size(acc, text) && add_size(acc, lines * (prefix_len + 1));
+    return add_size(acc, text) && add_size(acc, lines * (prefix_len + 1)) && add_size(acc, spaces);
 }
 
 int ssehub_sse_encoded_len(const ssehub_sse_event_t *ev, size_t *len)
@@ -69,7 +74,7 @@ int ssehub_sse_encoded_len(const ssehub_sse_event_t *ev, size_t *len)
     }
     if (ev->has_retry && !add_size(&n, 8 + sh_fmt_u64(digits, ev->retry)))
         return SSEHUB_E2BIG;
-    if (ev->data != NULL && !lines_size(ev->data, ev->data_len, 6, &n))
+    if (ev->data != NULL && !lines_size(ev->data, ev->data_len, 5, true, &n))
         return SSEHUB_E2BIG;
     *len = n;
     return 0;
@@ -82,8 +87,9 @@ static char *put(char *dst, const char *src, size_t len)
     return dst + len;
 }
 
-/* Writes |s| as lines, each "PREFIX line\n"; the caller has checked the room. */
-static char *put_lines(char *dst, const char *prefix, size_t prefix_len, const char *s, size_t len)
+/* Writes |s| as lines sized by lines_size(); the caller has checked the room. */
+static char *put_lines(char *dst, const char *prefix, size_t prefix_len, bool space_when_empty,
+                       const char *s, size_t len)
 {
     sh_sse__lines_t it;
 
@@ -91,6 +97,8 @@ static char *put_lines(char *dst, const char *prefix, size_t prefix_len, const c
     for (;;) {
         const char *eol = sh_sse__lines_eol(&it);
         dst = put(dst, prefix, prefix_len);
+        if (space_when_empty || eol != it.p)
+            *dst++ = ' ';
         dst = put(dst, it.p, (size_t)(eol - it.p));
         *dst++ = '\n';
         if (eol == it.end)
@@ -121,7 +129,7 @@ static size_t encode_unchecked(const ssehub_sse_event_t *ev, char *buf)
         *dst++ = '\n';
     }
     if (ev->data != NULL)
-        dst = put_lines(dst, "data: ", 6, ev->data, ev->data_len);
+        dst = put_lines(dst, "data:", 5, true, ev->data, ev->data_len);
     *dst++ = '\n';
     return (size_t)(dst - buf);
 }
@@ -159,40 +167,11 @@ int ssehub_sse_encode_rcbuf(const ssehub_sse_event_t *ev, ssehub_rcbuf_t **out)
 
 ssize_t ssehub_sse_encode_comment(const char *text, size_t len, char *buf, size_t cap)
 {
-    sh_sse__lines_t it;
     size_t need = 0;
-    char *dst = buf;
 
     if (text == NULL)
         text = ""; /* NULL + 0 is undefined; an absent text is an empty comment */
-
-    /* Sized first, as ":" plus " line" for each non-empty line, plus the LF. */
-    sh_sse__lines_init(&it, text, len);
-    for (;;) {
-        const char *eol = sh_sse__lines_eol(&it);
-        size_t n = (size_t)(eol - it.p);
-        if (!add_size(&need, 2) || (n != 0 && !add_size(&need, n + 1)))
-            return SSEHUB_ENOBUFS;
-        if (eol == it.end)
-            break;
-        (void)sh_sse__lines_skip(&it, eol);
-    }
-    if (need > cap || need > (size_t)SSIZE_MAX)
+    if (!lines_size(text, len, 1, false, &need) || need > cap || need > (size_t)SSIZE_MAX)
         return SSEHUB_ENOBUFS;
-
-    sh_sse__lines_init(&it, text, len);
-    for (;;) {
-        const char *eol = sh_sse__lines_eol(&it);
-        size_t n = (size_t)(eol - it.p);
-        *dst++ = ':';
-        if (n != 0) {
-            *dst++ = ' ';
-            dst = put(dst, it.p, n);
-        }
-        *dst++ = '\n';
-        if (eol == it.end)
-            break;
-        (void)sh_sse__lines_skip(&it, eol);
-    }
-    return (ssize_t)(dst - buf);
+    return (ssize_t)(put_lines(buf, ":", 1, false, text, len) - buf);
 }
