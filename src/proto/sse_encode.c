@@ -11,13 +11,6 @@
 #include "base/str.h"
 #include "proto/sse_lines.h"
 
-/* Non-zero when |s| may not appear in an id or event line (it would end the line). */
-static bool has_line_breaker(const char *s, size_t len)
-{
-    return len != 0 && (memchr(s, '\r', len) != NULL || memchr(s, '\n', len) != NULL ||
-                        memchr(s, '\0', len) != NULL);
-}
-
 /* |*acc| += |n|; false on size_t overflow. */
 static bool add_size(size_t *acc, size_t n)
 {
@@ -61,13 +54,13 @@ int ssehub_sse_encoded_len(const ssehub_sse_event_t *ev, size_t *len)
     char digits[20];
 
     if (ev->id != NULL) {
-        if (has_line_breaker(ev->id, ev->id_len))
+        if (sh_sse__has_line_breaker(ev->id, ev->id_len))
             return SSEHUB_EINVAL;
         if (!add_size(&n, 5) || !add_size(&n, ev->id_len))
             return SSEHUB_E2BIG;
     }
     if (ev->type != NULL) {
-        if (has_line_breaker(ev->type, ev->type_len))
+        if (sh_sse__has_line_breaker(ev->type, ev->type_len))
             return SSEHUB_EINVAL;
         if (!add_size(&n, 8) || !add_size(&n, ev->type_len))
             return SSEHUB_E2BIG;

@@ -42,6 +42,16 @@ static inline const char *sh_sse__find(const char *from, const char *end, char c
 }
 
 /*
+ * True when |s| holds CR, LF or NUL: bytes that may not appear in an id or event field
+ * (CR and LF would end the line early; receivers ignore an id containing NUL).
+ */
+static inline bool sh_sse__has_line_breaker(const char *s, size_t len)
+{
+    return len != 0 && (memchr(s, '\r', len) != NULL || memchr(s, '\n', len) != NULL ||
+                        memchr(s, '\0', len) != NULL);
+}
+
+/*
  * Finds the end of the line that starts at it->p and returns a pointer to its terminator
  * (a CR or an LF), or it->end when the rest of the input holds no terminator. Does not
  * advance; the caller moves it->p past the terminator it decides to consume.

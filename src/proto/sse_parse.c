@@ -95,8 +95,7 @@ int ssehub_sse_parser_set_last_event_id(ssehub_sse_parser_t *p, const char *id, 
     sh_buf_t fresh;
     int rc;
 
-    if (len != 0 && (memchr(id, '\0', len) != NULL || memchr(id, '\r', len) != NULL ||
-                     memchr(id, '\n', len) != NULL))
+    if (sh_sse__has_line_breaker(id, len))
         return SSEHUB_EINVAL;
     /* Decoded as stream ids are, so that every id handed out is valid UTF-8. */
     sh_buf_init(&fresh, p->settings.max_size);
