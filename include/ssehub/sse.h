@@ -111,8 +111,9 @@ typedef struct ssehub_sse_parser_settings_s {
  * Creates a parser for one stream and stores it in |*out|. Memory is bounded: a line
  * longer than max_size bytes, or an event whose data, type or id grows past max_size
  * bytes, is an error (SSEHUB_E2BIG), so a parser holds at most about 5 x max_size bytes
- * whatever it is fed (the partial line, data, type, and the id before and after dispatch). Returns
- * 0, SSEHUB_EINVAL (|settings| or |out| is NULL) or SSEHUB_ENOMEM; on error |*out| is NULL.
+ * whatever it is fed (the partial line, data, type, and the id before and after
+ * dispatch). Returns 0, SSEHUB_EINVAL (|settings| or |out| is NULL) or SSEHUB_ENOMEM; on
+ * error |*out| is NULL.
  */
 SSEHUB_EXTERN int ssehub_sse_parser_new(const ssehub_sse_parser_settings_t *settings,
                                         ssehub_sse_parser_t **out);

@@ -34,7 +34,9 @@ static inline void sh_buf_reset(sh_buf_t *b)
  */
 int sh_buf_reserve(sh_buf_t *b, size_t extra);
 
-/** Appends a copy of |len| bytes at |data|. Returns as sh_buf_reserve(); on error |b| is unchanged.
+/**
+ * Appends a copy of |len| bytes at |data|. Returns as sh_buf_reserve(); on error |b| is
+ * unchanged.
  */
 int sh_buf_append(sh_buf_t *b, const void *data, size_t len);
 
