@@ -100,36 +100,36 @@ static void init_text(void)
         ascii_text[i] = (char)(0x20 + i % 95);
 }
 
-/* Scenario 1k: "id: N\nevent: update\ndata: <ASCII>\n\n", 1024 bytes. */
-static size_t gen_1k(char *dst, uint64_t n, size_t *data_len)
+/*
+ * Writes "id: N" + |fields| (the lines after the id, ending with "data: ") + ASCII data
+ * padded so that the event, with its "\n\n", is exactly |size| bytes.
+ */
+static size_t gen_one_data_line(char *dst, uint64_t n, const char *fields, size_t size,
+                                size_t *data_len)
 {
     char *p = dst;
     size_t pad;
 
     p = put(p, "id: ", 4);
     p += sh_fmt_u64(p, n);
-    p = put(p, "\nevent: update\ndata: ", 21);
-    pad = EV_1K - (size_t)(p - dst) - 2;
+    p = put(p, fields, strlen(fields));
+    pad = size - (size_t)(p - dst) - 2;
     p = put(p, ascii_text + n % 95, pad);
     p = put(p, "\n\n", 2);
     *data_len = pad;
     return (size_t)(p - dst);
 }
 
+/* Scenario 1k: "id: N\nevent: update\ndata: <ASCII>\n\n", 1024 bytes. */
+static size_t gen_1k(char *dst, uint64_t n, size_t *data_len)
+{
+    return gen_one_data_line(dst, n, "\nevent: update\ndata: ", EV_1K, data_len);
+}
+
 /* Scenario 64b: "id: N\ndata: <ASCII>\n\n", 64 bytes. */
 static size_t gen_64b(char *dst, uint64_t n, size_t *data_len)
 {
-    char *p = dst;
-    size_t pad;
-
-    p = put(p, "id: ", 4);
-    p += sh_fmt_u64(p, n);
-    p = put(p, "\ndata: ", 7);
-    pad = EV_64B - (size_t)(p - dst) - 2;
-    p = put(p, ascii_text + n % 95, pad);
-    p = put(p, "\n\n", 2);
-    *data_len = pad;
-    return (size_t)(p - dst);
+    return gen_one_data_line(dst, n, "\ndata: ", EV_64B, data_len);
 }
 
 /*
