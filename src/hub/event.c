@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sh_event: a published update, its wire frame encoded once. The struct, its topic array
+ * and copies of the id and topics share one allocation; the frame is its own
+ * ssehub_rcbuf_t so that send queues can hold it without holding the event.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "ssehub/errno.h"
+#include "ssehub/sse.h"
+#include "base/alloc.h"
+#include "hub/event.h"
+
+/* |*acc| += |n|; 0 on size_t overflow. */
+static int add_size(size_t *acc, size_t n)
+{
+    if (n > SIZE_MAX - *acc)
+        return 0;
+    *acc += n;
+    return 1;
+}
+
+/* Copies |s| to |dst| with a NUL after it; returns the position after the NUL. */
+static char *put_str(char *dst, sh_str_t *copy, sh_str_t s)
+{
+    if (s.len > 0)
+        memcpy(dst, s.ptr, s.len);
+    dst[s.len] = '\0';
+    copy->ptr = dst;
+    copy->len = s.len;
+    return dst + s.len + 1;
+}
+
+/*
+ * Validates |init|, encodes the frame (the encoder rejects CR, LF and NUL in the id and
+ * the type), then makes the one block: struct, topic array, id, topics. The data line is
+ * always written, even for empty data, because a receiver dispatches no event without one.
+ */
+int sh_event_new(const sh_event_init_t *init, sh_event_t **out)
+{
+    ssehub_sse_event_t se;
+    ssehub_rcbuf_t *wire = NULL;
+    sh_event_t *ev;
+    size_t size = sizeof(*ev), i;
+    char *p;
+    int rc;
+
+    *out = NULL;
+    if (init->topics == NULL || init->ntopics == 0 || init->id.ptr == NULL || init->id.len == 0)
+        return SSEHUB_EINVAL;
+    if (init->ntopics > (SIZE_MAX - size) / sizeof(sh_str_t))
+        return SSEHUB_ENOMEM;
+    size += init->ntopics * sizeof(sh_str_t);
+    if (!add_size(&size, init->id.len) || !add_size(&size, 1))
+        return SSEHUB_ENOMEM;
+    for (i = 0; i < init->ntopics; i++) {
+        if (init->topics[i].ptr == NULL && init->topics[i].len > 0)
+            return SSEHUB_EINVAL;
+        if (!add_size(&size, init->topics[i].len) || !add_size(&size, 1))
+            return SSEHUB_ENOMEM;
+    }
+
+    memset(&se, 0, sizeof(se));
+    se.id = init->id.ptr;
+    se.id_len = init->id.len;
+    if (init->type.len > 0) {
+        se.type = init->type.ptr;
+        se.type_len = init->type.len;
+    }
+    se.data = init->data.ptr != NULL ? init->data.ptr : "";
+    se.data_len = init->data.ptr != NULL ? init->data.len : 0;
+    se.retry = init->retry;
+    se.has_retry = init->has_retry != 0;
+    rc = ssehub_sse_encode_rcbuf(&se, &wire);
+    if (rc == SSEHUB_E2BIG)
+        rc = SSEHUB_ENOMEM; /* a frame larger than memory: not a malformed request */
+    if (rc != 0)
+        return rc;
+
+    ev = sh_malloc(size);
+    if (ev == NULL) {
+        ssehub_rcbuf_unref(wire);
+        return SSEHUB_ENOMEM;
+    }
+    atomic_init(&ev->refcount, 1);
+    ev->seq = init->seq;
+    ev->time_ms = init->time_ms;
+    ev->wire = wire;
+    ev->topics = (sh_str_t *)(ev + 1);
+    ev->ntopics = init->ntopics;
+    ev->is_private = init->is_private != 0;
+    p = (char *)(ev->topics + init->ntopics);
+    p = put_str(p, &ev->id, init->id);
+    for (i = 0; i < init->ntopics; i++)
+        p = put_str(p, &ev->topics[i], init->topics[i]);
+    *out = ev;
+    return 0;
+}
+
+sh_event_t *sh_event_ref(sh_event_t *ev)
+{
+    /* Relaxed suffices: whoever hands |ev| over already synchronises with the receiver. */
+    atomic_fetch_add_explicit(&ev->refcount, 1, memory_order_relaxed);
+    return ev;
+}
+
+void sh_event_unref(sh_event_t *ev)
+{
+    if (ev == NULL)
+        return;
+    /* Release our reads, and acquire everyone else's before the free (as rcbuf). */
+    if (atomic_fetch_sub_explicit(&ev->refcount, 1, memory_order_acq_rel) == 1) {
+        ssehub_rcbuf_unref(ev->wire);
+        sh_free(ev);
+    }
+}

@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: MIT */
+/* sh_sendq: a ring of references to shared wire frames, with byte accounting. */
+#include <assert.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "ssehub/errno.h"
+#include "base/alloc.h"
+#include "hub/sendq.h"
+
+#define RING_MIN 8
+
+void sh_sendq_init(sh_sendq_t *q, size_t limit)
+{
+    memset(q, 0, sizeof(*q));
+    q->limit = limit;
+}
+
+/* Releases the frames, frees the ring, and leaves |q| empty with the same limit. */
+void sh_sendq_dispose(sh_sendq_t *q)
+{
+    size_t mask = q->cap_entries - 1, i;
+
+    for (i = 0; i < q->n; i++)
+        ssehub_rcbuf_unref(q->ring[(q->head + i) & mask].buf);
+    sh_free(q->ring);
+    sh_sendq_init(q, q->limit);
+}
+
+/* Doubles the ring, moving the entries to the front of the new one. 0 or ENOMEM. */
+static int grow(sh_sendq_t *q)
+{
+    size_t cap = q->cap_entries == 0 ? RING_MIN : q->cap_entries * 2, mask, i;
+    sh_sendq_entry_t *ring;
+
+    if (q->cap_entries > SIZE_MAX / 2 / sizeof(*ring))
+        return SSEHUB_ENOMEM;
+    ring = sh_malloc(cap * sizeof(*ring));
+    if (ring == NULL)
+        return SSEHUB_ENOMEM;
+    mask = q->cap_entries - 1;
+    for (i = 0; i < q->n; i++)
+        ring[i] = q->ring[(q->head + i) & mask];
+    sh_free(q->ring);
+    q->ring = ring;
+    q->cap_entries = cap;
+    q->head = 0;
+    return 0;
+}
+
+/* An empty frame has nothing to send: it is accepted and not queued. */
+int sh_sendq_push(sh_sendq_t *q, ssehub_rcbuf_t *buf, int counted)
+{
+    size_t len = ssehub_rcbuf_len(buf);
+    sh_sendq_entry_t *e;
+    int rc;
+
+    if (counted && (q->counted > q->limit || len > q->limit - q->counted))
+        return SSEHUB_ENOBUFS;
+    if (len == 0)
+        return 0;
+    if (q->n == q->cap_entries) {
+        rc = grow(q);
+        if (rc != 0)
+            return rc;
+    }
+    e = &q->ring[(q->head + q->n) & (q->cap_entries - 1)];
+    e->buf = ssehub_rcbuf_ref(buf);
+    e->counted = counted != 0;
+    q->n++;
+    q->bytes += len;
+    if (counted)
+        q->counted += len;
+    return 0;
+}
+
+size_t sh_sendq_iov(const sh_sendq_t *q, sh_iov_t *iov, size_t max)
+{
+    size_t mask = q->cap_entries - 1, off = q->head_off, i;
+
+    for (i = 0; i < q->n && i < max; i++) {
+        const ssehub_rcbuf_t *b = q->ring[(q->head + i) & mask].buf;
+        iov[i].base = ssehub_rcbuf_data(b) + off;
+        iov[i].len = ssehub_rcbuf_len(b) - off;
+        off = 0;
+    }
+    return i;
+}
+
+/* Walks from the head: whole frames are released, a partly written one keeps its offset. */
+void sh_sendq_consume(sh_sendq_t *q, size_t nbytes)
+{
+    size_t mask = q->cap_entries - 1;
+
+    assert(nbytes <= q->bytes);
+    if (nbytes > q->bytes)
+        nbytes = q->bytes;
+    while (nbytes > 0) {
+        sh_sendq_entry_t *e = &q->ring[q->head];
+        size_t left = ssehub_rcbuf_len(e->buf) - q->head_off;
+        size_t done = nbytes < left ? nbytes : left;
+
+        q->bytes -= done;
+        if (e->counted)
+            q->counted -= done;
+        nbytes -= done;
+        if (done < left) {
+            q->head_off += done;
+            break;
+        }
+        ssehub_rcbuf_unref(e->buf);
+        e->buf = NULL;
+        q->head = (q->head + 1) & mask;
+        q->n--;
+        q->head_off = 0;
+    }
+    if (q->n == 0)
+        q->head = 0;
+}

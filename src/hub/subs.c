@@ -1,0 +1,244 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sh_subs: a map from each exact topic to a doubly linked list of links (one link per
+ * subscription and topic, all of a subscription's links in one array), plus a list of the
+ * `*` subscriptions. Dispatch allocates nothing.
+ *
+ * A dispatch keeps, in a cursor on its stack reachable from |dispatch_cursor|, the link
+ * (or `*` subscription) it will visit next. Removing a subscription moves any cursor off
+ * its links first, so a callback may remove subscriptions without the dispatch touching
+ * freed memory; a topic whose list empties is freed at once, which is safe because the
+ * dispatch only looks at a topic again through the map.
+ */
+#include <assert.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "ssehub/errno.h"
+#include "base/alloc.h"
+#include "base/map.h"
+#include "hub/subs.h"
+
+typedef struct stopic_s {
+    sh_sub_link_t *head; /* the links of the subscriptions to this topic */
+    size_t name_len;     /* bytes at |name| */
+    char name[];         /* the topic; the key of this topic in the map */
+} stopic_t;
+
+struct sh_sub_link_s {
+    sh_sub_t *sub;
+    stopic_t *topic;
+    sh_sub_link_t *prev, *next; /* in topic->head's list */
+};
+
+/* What a dispatch in progress visits next; |outer| is the dispatch a callback is inside. */
+typedef struct dcursor_s {
+    struct dcursor_s *outer;
+    sh_sub_link_t *next_link;
+    sh_sub_t *next_all;
+} dcursor_t;
+
+static sh_map_t *topic_map(const sh_subs_t *r)
+{
+    return r->topics;
+}
+
+int sh_subs_init(sh_subs_t *r)
+{
+    sh_map_t *m;
+
+    memset(r, 0, sizeof(*r));
+    m = sh_malloc(sizeof(*m));
+    if (m == NULL)
+        return SSEHUB_ENOMEM;
+    sh_map_init(m);
+    r->topics = m;
+    return 0;
+}
+
+/* Frees the topics still listed (a caller that broke the contract leaks no memory). */
+void sh_subs_dispose(sh_subs_t *r)
+{
+    sh_map_t *m = topic_map(r);
+    sh_map_entry_t *e;
+    size_t it = 0;
+
+    if (m == NULL)
+        return;
+    assert(r->count == 0);
+    while ((e = sh_map_next(m, &it)) != NULL)
+        sh_free(e->value);
+    sh_map_dispose(m);
+    sh_free(m);
+    memset(r, 0, sizeof(*r));
+}
+
+/* Unlinks |l| from its topic, moving dispatch cursors past it; frees the topic if empty. */
+static void link_remove(sh_subs_t *r, sh_sub_link_t *l)
+{
+    stopic_t *t = l->topic;
+    dcursor_t *c;
+
+    for (c = r->dispatch_cursor; c != NULL; c = c->outer) {
+        if (c->next_link == l)
+            c->next_link = l->next;
+    }
+    if (l->prev != NULL)
+        l->prev->next = l->next;
+    else
+        t->head = l->next;
+    if (l->next != NULL)
+        l->next->prev = l->prev;
+    if (t->head == NULL) {
+        void *was = sh_map_del(topic_map(r), t->name, t->name_len);
+        assert(was == t);
+        (void)was;
+        sh_free(t);
+        r->ntopics--;
+    }
+}
+
+/* Links |l| (its sub set) at the head of the topic |name|'s list. 0 or ENOMEM. */
+static int link_add(sh_subs_t *r, sh_sub_link_t *l, const sh_str_t *name)
+{
+    sh_map_t *m = topic_map(r);
+    stopic_t *t = sh_map_get(m, name->ptr, name->len);
+
+    if (t == NULL) {
+        if (name->len > SIZE_MAX - sizeof(*t) - 1)
+            return SSEHUB_ENOMEM;
+        t = sh_malloc(sizeof(*t) + name->len + 1);
+        if (t == NULL)
+            return SSEHUB_ENOMEM;
+        t->head = NULL;
+        t->name_len = name->len;
+        memcpy(t->name, name->ptr, name->len);
+        t->name[name->len] = '\0';
+        if (sh_map_put(m, t->name, t->name_len, t) != 0) {
+            sh_free(t);
+            return SSEHUB_ENOMEM;
+        }
+        r->ntopics++;
+    }
+    l->topic = t;
+    l->prev = NULL;
+    l->next = t->head;
+    if (t->head != NULL)
+        t->head->prev = l;
+    t->head = l;
+    return 0;
+}
+
+int sh_subs_add(sh_subs_t *r, sh_sub_t *sub)
+{
+    size_t n = sub->sel.ntopics, i;
+    int rc;
+
+    if (sub->registered)
+        return 0;
+    sub->links = NULL;
+    if (n > 0) {
+        sub->links = sh_calloc(n, sizeof(*sub->links));
+        if (sub->links == NULL)
+            return SSEHUB_ENOMEM;
+    }
+    for (i = 0; i < n; i++) {
+        sub->links[i].sub = sub;
+        rc = link_add(r, &sub->links[i], &sub->sel.topics[i]);
+        if (rc != 0)
+            goto err_unlink;
+    }
+    sub->all_prev = NULL;
+    sub->all_next = NULL;
+    if (sub->sel.all) {
+        sub->all_next = r->all_head;
+        if (r->all_head != NULL)
+            r->all_head->all_prev = sub;
+        r->all_head = sub;
+    }
+    sub->registered = 1;
+    r->count++;
+    return 0;
+
+err_unlink:
+    while (i-- > 0)
+        link_remove(r, &sub->links[i]);
+    sh_free(sub->links);
+    sub->links = NULL;
+    return rc;
+}
+
+void sh_subs_remove(sh_subs_t *r, sh_sub_t *sub)
+{
+    dcursor_t *c;
+    size_t i;
+
+    if (!sub->registered)
+        return;
+    for (i = 0; i < sub->sel.ntopics; i++)
+        link_remove(r, &sub->links[i]);
+    sh_free(sub->links);
+    sub->links = NULL;
+    if (sub->sel.all) {
+        for (c = r->dispatch_cursor; c != NULL; c = c->outer) {
+            if (c->next_all == sub)
+                c->next_all = sub->all_next;
+        }
+        if (sub->all_prev != NULL)
+            sub->all_prev->all_next = sub->all_next;
+        else
+            r->all_head = sub->all_next;
+        if (sub->all_next != NULL)
+            sub->all_next->all_prev = sub->all_prev;
+        sub->all_prev = NULL;
+        sub->all_next = NULL;
+    }
+    sub->registered = 0;
+    r->count--;
+}
+
+/* Delivers |ev| to |sub| if it is new to it and allowed; returns 1 when delivered. */
+static size_t deliver(sh_sub_t *sub, sh_event_t *ev, sh_deliver_cb cb, void *user)
+{
+    if (ev->seq <= sub->last_seq || (ev->is_private && !sub->sel.may_private))
+        return 0;
+    sub->last_seq = ev->seq;
+    cb(sub, ev, user);
+    return 1;
+}
+
+/*
+ * The subscriptions of each of the event's topics, then the `*` ones. The topic is known to
+ * match, so only the seq and private rules are checked; the seq rule also drops the
+ * second visit of a subscription listening to several of the event's topics, or to `*` too.
+ */
+size_t sh_subs_dispatch(sh_subs_t *r, sh_event_t *ev, sh_deliver_cb cb, void *user)
+{
+    sh_map_t *m = topic_map(r);
+    dcursor_t cur;
+    size_t calls = 0, i;
+
+    cur.outer = r->dispatch_cursor;
+    cur.next_link = NULL;
+    cur.next_all = NULL;
+    r->dispatch_cursor = &cur;
+    for (i = 0; i < ev->ntopics; i++) {
+        const stopic_t *t;
+        sh_sub_link_t *l;
+        if (m->count == 0)
+            break;
+        t = sh_map_get(m, ev->topics[i].ptr, ev->topics[i].len);
+        if (t == NULL)
+            continue;
+        for (l = t->head; l != NULL; l = cur.next_link) {
+            cur.next_link = l->next;
+            calls += deliver(l->sub, ev, cb, user);
+        }
+    }
+    for (sh_sub_t *s = r->all_head; s != NULL; s = cur.next_all) {
+        cur.next_all = s->all_next;
+        calls += deliver(s, ev, cb, user);
+    }
+    r->dispatch_cursor = cur.outer;
+    return calls;
+}
