@@ -12,8 +12,11 @@ ARGS       ?=
 
 .PHONY: run test deps build build-asan build-fuzz interop-deps clean
 
+# The hub on http://127.0.0.1:8080 (open it in a browser: the demo page). Until the
+# durable LMDB store lands, history lives in memory (--store memory) and is lost on exit.
 run: deps build
-	./$(BUILD)/ssehub $(ARGS)
+	@echo "make run: starting ssehub on http://127.0.0.1:8080 with --store memory (history in RAM; the LMDB store comes later)"
+	./$(BUILD)/ssehub --listen 127.0.0.1:8080 --store memory $(ARGS)
 
 deps:
 	@scripts/deps.sh

@@ -7,7 +7,9 @@ set -eu
 # Build: compilers, CMake, pkg-config. Tests: cmocka, clang's runtimes (libFuzzer and
 # sanitizers), clang-format (the lint test), python3 (test scripts), Chromium (the
 # browser interop test; driven by the npm package playwright-core, which tests/interop
-# installs with npm).
+# installs with npm). The server: libuv, llhttp's C sources (node-llhttp ships them under
+# /usr/share/llhttp; CMake compiles them into a static library), jansson (JSON publish
+# bodies). Integration tests: curl.
 PACKAGES="
 build-essential
 cmake
@@ -18,6 +20,10 @@ clang-format
 libcmocka-dev
 python3
 chromium
+libuv1-dev
+node-llhttp
+libjansson-dev
+curl
 "
 
 missing=""

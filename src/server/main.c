@@ -1,42 +1,102 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The ssehub server program. The hub itself (HTTP, topics, stores) is not built yet:
- * until it lands this program reports its version and says so.
+ * The ssehub program: reads the configuration, opens the store, starts one loop per
+ * --threads, and waits for SIGTERM or SIGINT to stop them.
  */
-#include <stdio.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <uv.h>
 
+#include "base/alloc.h"
+#include "server/log.h"
+#include "server/server.h"
 #include "ssehub/ssehub.h"
 
-static void usage(FILE *out)
+extern char **environ;
+
+static sh_server_t server;
+
+static void walk_close(uv_handle_t *h, void *arg)
 {
-    fprintf(out,
-            "usage: ssehub [--help] [--version]\n"
-            "\n"
-            "ssehub %s: a Server-Sent Events publish/subscribe hub.\n"
-            "The server is not built yet: this version ships the event-stream protocol\n"
-            "core (libssehub) and `ssecat --parse`. See README.md.\n",
-            ssehub_version_string());
+    (void)arg;
+    if (!uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
+static void on_signal_any(uv_signal_t *s, int signum)
+{
+    sh_log_info("%s: stopping; streams are closed so clients reconnect",
+                signum == SIGTERM ? "SIGTERM" : "SIGINT");
+    sh_server_stop(&server);
+    uv_walk(s->loop, walk_close, NULL);
 }
 
 int main(int argc, char **argv)
 {
-    int i;
+    sh_config_t cfg;
+    sh_history_config_t hcfg;
+    sh_store_sink_t sink;
+    uv_loop_t loop;
+    uv_signal_t sigterm, sigint;
+    int rc;
 
-    for (i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            usage(stdout);
-            return 0;
-        }
-        if (strcmp(argv[i], "--version") == 0) {
-            printf("ssehub %s\n", ssehub_version_string());
-            return 0;
-        }
-        fprintf(stderr, "ssehub: unknown option '%s' (try --help)\n", argv[i]);
+    rc = sh_config_parse(&cfg, argc, argv, environ, stdout, stderr);
+    if (rc != 0) {
+        sh_config_dispose(&cfg);
+        return rc == 1 ? 0 : 2;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    sh_log_set_level(cfg.log_level);
+    if (cfg.access_log != NULL && (rc = sh_access_log_open(cfg.access_log)) != 0) {
+        fprintf(stderr, "ssehub: --access-log: cannot open '%s': %s\n", cfg.access_log,
+                strerror(-rc));
+        sh_config_dispose(&cfg);
         return 2;
     }
-    printf("ssehub %s\n", ssehub_version_string());
-    fprintf(stderr, "ssehub: the server is not built yet; this version provides the protocol "
-                    "core and `ssecat --parse` (see README.md)\n");
+
+    server.cfg = &cfg;
+    server.nworkers = cfg.threads;
+    server.started_ms = sh_wall_ms();
+    if (ssehub_rcbuf_new(3, &server.heartbeat) != 0) {
+        fprintf(stderr, "ssehub: out of memory\n");
+        return 1;
+    }
+    memcpy(ssehub_rcbuf_data(server.heartbeat), ":\n\n", 3);
+    hcfg.max_per_topic = (size_t)cfg.history;
+    hcfg.max_age_ms = cfg.history_age_ms;
+    /* Hub-assigned ids are decimal sequence numbers. Seeded from the clock in
+     * microseconds, so ids stay unique and increasing across restarts of a memory hub. */
+    rc = sh_store_new_memory(&hcfg, (uint64_t)sh_wall_ms() * 1000, sh_server_sink(&server, &sink),
+                             &server.store);
+    if (rc != 0) {
+        fprintf(stderr, "ssehub: cannot open the store: %s\n", ssehub_strerror(rc));
+        return 1;
+    }
+    sh_log_info("ssehub %s: %u loop%s, store %s (history in RAM, lost on restart), "
+                "history %llu events per topic",
+                ssehub_version_string(), cfg.threads, cfg.threads == 1 ? "" : "s", cfg.store,
+                (unsigned long long)cfg.history);
+
+    uv_loop_init(&loop);
+    uv_signal_init(&loop, &sigterm);
+    uv_signal_init(&loop, &sigint);
+    uv_signal_start(&sigterm, on_signal_any, SIGTERM);
+    uv_signal_start(&sigint, on_signal_any, SIGINT);
+
+    rc = sh_server_start(&server);
+    if (rc != 0) {
+        sh_log_error("cannot start: %s", ssehub_strerror(rc));
+        _exit(1);
+    }
+    uv_run(&loop, UV_RUN_DEFAULT);
+    sh_server_join(&server);
+    uv_loop_close(&loop);
+    sh_store_free(server.store);
+    ssehub_rcbuf_unref(server.heartbeat);
+    sh_log_info("stopped");
+    sh_access_log_close();
+    sh_config_dispose(&cfg);
     return 0;
 }

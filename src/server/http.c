@@ -1,0 +1,749 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * HTTP/1.1 connections: reading requests with llhttp (keep-alive and pipelining), the
+ * limits (--max-header, --max-body, --header-timeout, --max-connections), routing, and
+ * the write path shared by responses and event streams: a queue of shared frames
+ * written with writev (uv_try_write first; uv_write only for what the socket would not
+ * take at once).
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <strings.h>
+
+#include "base/alloc.h"
+#include "server/log.h"
+#include "server/server.h"
+#include "server/ui.h"
+#include "ssehub/errno.h"
+
+#define SH_MAX_IOV      64
+#define SH_PAUSE_OUTPUT (256 * 1024) /* stop reading requests past this much output */
+#define SH_LINGER_MS    2000         /* after a final response: wait for the peer's FIN */
+#define SH_HNAME_MAX    256
+
+enum { H_NONE = 0, H_CTYPE, H_LAST_EVENT_ID, H_ORIGIN, H_EXPECT };
+
+static int on_message_begin(llhttp_t *p);
+static int on_url(llhttp_t *p, const char *at, size_t len);
+static int on_header_field(llhttp_t *p, const char *at, size_t len);
+static int on_header_field_complete(llhttp_t *p);
+static int on_header_value(llhttp_t *p, const char *at, size_t len);
+static int on_header_value_complete(llhttp_t *p);
+static int on_headers_complete(llhttp_t *p);
+static int on_body(llhttp_t *p, const char *at, size_t len);
+static int on_message_complete(llhttp_t *p);
+
+static llhttp_settings_t settings = {
+    .on_message_begin = on_message_begin,
+    .on_url = on_url,
+    .on_header_field = on_header_field,
+    .on_header_field_complete = on_header_field_complete,
+    .on_header_value = on_header_value,
+    .on_header_value_complete = on_header_value_complete,
+    .on_headers_complete = on_headers_complete,
+    .on_body = on_body,
+    .on_message_complete = on_message_complete,
+};
+
+static const char *status_text(int status)
+{
+    switch (status) {
+    case 100:
+        return "Continue";
+    case 200:
+        return "OK";
+    case 204:
+        return "No Content";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 408:
+        return "Request Timeout";
+    case 409:
+        return "Conflict";
+    case 413:
+        return "Content Too Large";
+    case 414:
+        return "URI Too Long";
+    case 415:
+        return "Unsupported Media Type";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 503:
+        return "Service Unavailable";
+    default:
+        return "Unknown";
+    }
+}
+
+/* ---- Connection life. */
+
+static void req_init(sh_req_t *r, const sh_config_t *cfg)
+{
+    size_t mh = (size_t)cfg->max_header;
+
+    sh_buf_init(&r->url, mh);
+    sh_buf_init(&r->hname, SH_HNAME_MAX);
+    sh_buf_init(&r->ctype, mh);
+    sh_buf_init(&r->last_event_id, mh);
+    sh_buf_init(&r->origin, mh);
+    sh_buf_init(&r->body, (size_t)cfg->max_body);
+}
+
+static void req_dispose(sh_req_t *r)
+{
+    sh_buf_dispose(&r->url);
+    sh_buf_dispose(&r->hname);
+    sh_buf_dispose(&r->ctype);
+    sh_buf_dispose(&r->last_event_id);
+    sh_buf_dispose(&r->origin);
+    sh_buf_dispose(&r->body);
+}
+
+static void on_conn_closed(uv_handle_t *h)
+{
+    sh_conn_t *c = h->data;
+    sh_worker_t *w = c->w;
+
+    sh_sendq_dispose(&c->out);
+    req_dispose(&c->req);
+    atomic_fetch_sub_explicit(&w->metrics.connections, 1, memory_order_relaxed);
+    atomic_fetch_sub_explicit(&w->srv->connections, 1, memory_order_relaxed);
+    sh_free(c);
+}
+
+void sh_conn_close(sh_conn_t *c, int reason)
+{
+    if (c->closing)
+        return;
+    c->closing = 1;
+    c->reason = reason;
+    if (c->state == SH_CONN_STREAM)
+        sh_stream_closed(c);
+    sh_list_remove(&c->all);
+    sh_list_remove(&c->tq);
+    sh_list_remove(&c->aq);
+    sh_list_remove(&c->sq);
+    sh_list_remove(&c->dq);
+    uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
+}
+
+/* Waits for the next request: the header timeout runs from now. */
+static void begin_request(sh_conn_t *c)
+{
+    sh_worker_t *w = c->w;
+
+    c->req.any_bytes = 0;
+    c->deadline = sh_server_now(w) + (uint64_t)w->srv->cfg->header_timeout_ms;
+    sh_list_push_back(&w->reading, &c->tq);
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    sh_conn_t *c = h->data;
+
+    (void)suggested;
+    /* One buffer per loop: a read is consumed in full before the next one starts. */
+    buf->base = c->w->readbuf;
+    buf->len = c->w->readbuf_size;
+}
+
+static void on_shutdown(uv_shutdown_t *req, int status)
+{
+    (void)status;
+    sh_free(req);
+}
+
+/* All output is written: a final response ends with a half-close, then we wait a little
+ * for the peer to close (closing with unread input would reset the connection and
+ * could destroy the response before the client read it). */
+static void finish_closing(sh_conn_t *c)
+{
+    uv_shutdown_t *req = sh_malloc(sizeof(*req));
+
+    if (req == NULL || uv_shutdown(req, (uv_stream_t *)&c->tcp, on_shutdown) != 0) {
+        sh_free(req);
+        sh_conn_close(c, c->reason);
+        return;
+    }
+    c->deadline = sh_server_now(c->w) + SH_LINGER_MS;
+    c->req.any_bytes = 0; /* the tick closes it silently */
+    sh_list_push_back(&c->w->reading, &c->tq);
+}
+
+static void feed(sh_conn_t *c, const char *data, size_t len);
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    sh_conn_t *c = s->data;
+
+    if (nread < 0) {
+        sh_conn_close(c, nread == UV_EOF ? SH_DISC_CLIENT : SH_DISC_ERROR);
+        return;
+    }
+    if (nread == 0 || c->state != SH_CONN_READING)
+        return; /* a stream's client has nothing to say; input while closing is dropped */
+    feed(c, buf->base, (size_t)nread);
+}
+
+void sh_conn_accept(sh_worker_t *w, uv_stream_t *server)
+{
+    sh_server_t *srv = w->srv;
+    sh_conn_t *c = sh_calloc(1, sizeof(*c));
+    struct sockaddr_storage ss;
+    int sslen = sizeof(ss);
+    unsigned long long n;
+
+    if (c == NULL) {
+        sh_log_error("accept: out of memory");
+        return;
+    }
+    c->w = w;
+    uv_tcp_init(&w->loop, &c->tcp);
+    c->tcp.data = c;
+    sh_list_init(&c->all);
+    sh_list_init(&c->tq);
+    sh_list_init(&c->aq);
+    sh_list_init(&c->sq);
+    sh_list_init(&c->dq);
+    req_init(&c->req, srv->cfg);
+    sh_sendq_init(&c->out, (size_t)srv->cfg->send_buffer);
+    atomic_fetch_add_explicit(&w->metrics.connections, 1, memory_order_relaxed);
+    n = atomic_fetch_add_explicit(&srv->connections, 1, memory_order_relaxed) + 1;
+    sh_list_push_back(&w->conns, &c->all);
+    if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
+        sh_conn_close(c, SH_DISC_ERROR);
+        return;
+    }
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &sslen) == 0) {
+        char host[INET6_ADDRSTRLEN] = "?";
+
+        if (ss.ss_family == AF_INET) {
+            const struct sockaddr_in *in4 = (const struct sockaddr_in *)&ss;
+
+            inet_ntop(AF_INET, &in4->sin_addr, host, sizeof(host));
+            snprintf(c->peer, sizeof(c->peer), "%s:%u", host, ntohs(in4->sin_port));
+            c->is_loopback = (ntohl(in4->sin_addr.s_addr) >> 24) == 127;
+        } else if (ss.ss_family == AF_INET6) {
+            const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&ss;
+
+            inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+            snprintf(c->peer, sizeof(c->peer), "[%s]:%u", host, ntohs(in6->sin6_port));
+            c->is_loopback =
+                IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr) ||
+                (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr) && in6->sin6_addr.s6_addr[12] == 127);
+        }
+    }
+    uv_tcp_nodelay(&c->tcp, 1);
+    llhttp_init(&c->parser, HTTP_REQUEST, &settings);
+    c->parser.data = c;
+    c->keep_alive = 1;
+    if (n > srv->cfg->max_connections) {
+        atomic_fetch_add_explicit(&w->metrics.rejected_total, 1, memory_order_relaxed);
+        c->keep_alive = 0;
+        sh_conn_respond(c, 503, "text/plain; charset=utf-8", "Retry-After: 1\r\n",
+                        "too many connections, retry later\n", 34);
+        sh_conn_flush(c);
+        if (!c->closing)
+            uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+        return;
+    }
+    begin_request(c);
+    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+}
+
+/* ---- Writing. */
+
+static void on_write(uv_write_t *req, int status);
+
+static size_t fill_bufs(sh_conn_t *c, uv_buf_t *bufs, size_t *total)
+{
+    sh_iov_t iov[SH_MAX_IOV];
+    size_t n = sh_sendq_iov(&c->out, iov, SH_MAX_IOV), i;
+
+    *total = 0;
+    for (i = 0; i < n; i++) {
+        bufs[i] = uv_buf_init((char *)iov[i].base, (unsigned)iov[i].len);
+        *total += iov[i].len;
+    }
+    return n;
+}
+
+static void wrote(sh_conn_t *c, size_t n)
+{
+    sh_worker_t *w = c->w;
+
+    sh_sendq_consume(&c->out, n);
+    atomic_fetch_add_explicit(&w->metrics.bytes_sent_total, n, memory_order_relaxed);
+    c->last_write = sh_server_now(w);
+    if (c->state == SH_CONN_STREAM)
+        sh_list_push_back(&w->streams_hb, &c->tq);
+}
+
+void sh_conn_flush(sh_conn_t *c)
+{
+    uv_buf_t bufs[SH_MAX_IOV];
+    size_t n, total;
+    int r;
+
+    sh_list_remove(&c->dq);
+    if (c->closing || c->writing)
+        return;
+    while (!sh_sendq_empty(&c->out)) {
+        n = fill_bufs(c, bufs, &total);
+        r = uv_try_write((uv_stream_t *)&c->tcp, bufs, (unsigned)n);
+        if (r == UV_EAGAIN || r == UV_ENOSYS)
+            break;
+        if (r < 0) {
+            sh_conn_close(c, SH_DISC_ERROR);
+            return;
+        }
+        wrote(c, (size_t)r);
+        if ((size_t)r < total)
+            break; /* the socket is full */
+    }
+    if (!sh_sendq_empty(&c->out)) {
+        n = fill_bufs(c, bufs, &c->wbytes);
+        c->wreq.data = c;
+        if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, bufs, (unsigned)n, on_write) != 0) {
+            sh_conn_close(c, SH_DISC_ERROR);
+            return;
+        }
+        c->writing = 1;
+        c->stall_start = sh_server_now(c->w);
+        sh_list_push_back(&c->w->stalled, &c->sq);
+        return;
+    }
+    if (c->paused && c->state == SH_CONN_READING) {
+        c->paused = 0;
+        uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+    }
+    if (c->state == SH_CONN_CLOSING && !sh_list_linked(&c->tq))
+        finish_closing(c);
+}
+
+static void on_write(uv_write_t *req, int status)
+{
+    sh_conn_t *c = req->data;
+
+    c->writing = 0;
+    if (c->closing)
+        return;
+    sh_list_remove(&c->sq);
+    if (status < 0) {
+        sh_conn_close(c, SH_DISC_ERROR);
+        return;
+    }
+    wrote(c, c->wbytes);
+    sh_conn_flush(c);
+}
+
+int sh_conn_queue(sh_conn_t *c, ssehub_rcbuf_t *buf, int counted)
+{
+    int rc = sh_sendq_push(&c->out, buf, counted);
+
+    if (rc == 0 && !sh_list_linked(&c->dq))
+        sh_list_push_back(&c->w->dirty, &c->dq);
+    return rc;
+}
+
+/* ---- Responses. */
+
+void sh_cors_headers(sh_conn_t *c, sh_buf_t *b)
+{
+    const sh_config_t *cfg = c->w->srv->cfg;
+    const sh_buf_t *o = &c->req.origin;
+    int any = 0;
+    size_t i;
+
+    if (o->len == 0)
+        return;
+    for (i = 0; i < cfg->ncors_origins; i++) {
+        const char *allowed = cfg->cors_origins[i];
+
+        if (strcmp(allowed, "*") == 0) {
+            any = 1;
+        } else if (strlen(allowed) == o->len && memcmp(allowed, o->base, o->len) == 0) {
+            sh_buf_append_str(b, "Access-Control-Allow-Origin: ");
+            sh_buf_append(b, o->base, o->len);
+            sh_buf_append_str(b, "\r\nAccess-Control-Allow-Credentials: true\r\n"
+                                 "Access-Control-Expose-Headers: Last-Event-ID\r\n"
+                                 "Vary: Origin\r\n");
+            return;
+        }
+    }
+    if (any)
+        sh_buf_append_str(b, "Access-Control-Allow-Origin: *\r\n"
+                             "Access-Control-Expose-Headers: Last-Event-ID\r\n");
+}
+
+static const char *method_name(sh_conn_t *c)
+{
+    return llhttp_method_name((llhttp_method_t)llhttp_get_method(&c->parser));
+}
+
+void sh_conn_respond(sh_conn_t *c, int status, const char *content_type, const char *extra_headers,
+                     const char *body, size_t body_len)
+{
+    sh_buf_t b;
+    char line[160];
+    ssehub_rcbuf_t *rb;
+    int n;
+
+    sh_buf_init(&b, 64 * 1024 + body_len);
+    n = snprintf(line, sizeof(line), "HTTP/1.1 %d %s\r\nContent-Length: %zu\r\n", status,
+                 status_text(status), body_len);
+    sh_buf_append(&b, line, (size_t)n);
+    if (content_type != NULL) {
+        sh_buf_append_str(&b, "Content-Type: ");
+        sh_buf_append_str(&b, content_type);
+        sh_buf_append_str(&b, "\r\n");
+    }
+    sh_cors_headers(c, &b);
+    if (extra_headers != NULL)
+        sh_buf_append_str(&b, extra_headers);
+    if (!c->keep_alive)
+        sh_buf_append_str(&b, "Connection: close\r\n");
+    sh_buf_append_str(&b, "\r\n");
+    if (sh_buf_append(&b, body, body_len) != 0 || ssehub_rcbuf_new(b.len, &rb) != 0) {
+        sh_buf_dispose(&b);
+        sh_conn_close(c, SH_DISC_ERROR);
+        return;
+    }
+    memcpy(ssehub_rcbuf_data(rb), b.base, b.len);
+    sh_buf_dispose(&b);
+    if (sh_conn_queue(c, rb, 0) != 0) {
+        ssehub_rcbuf_unref(rb);
+        sh_conn_close(c, SH_DISC_ERROR);
+        return;
+    }
+    ssehub_rcbuf_unref(rb);
+    if (sh_access_log_enabled())
+        sh_access_log(c->peer, method_name(c), c->req.url.base, c->req.url.len, status,
+                      (unsigned long long)body_len);
+    if (!c->keep_alive && c->state == SH_CONN_READING) {
+        c->state = SH_CONN_CLOSING;
+        sh_list_remove(&c->tq);
+    }
+}
+
+void sh_conn_error(sh_conn_t *c, int status, const char *reason, int close)
+{
+    char body[512];
+    int n = snprintf(body, sizeof(body), "%s\n", reason);
+
+    if (n < 0 || (size_t)n >= sizeof(body))
+        n = (int)sizeof(body) - 1;
+    if (close)
+        c->keep_alive = 0;
+    c->req.rejected = 1;
+    sh_log_debug("%s: %d %s", c->peer, status, reason);
+    sh_conn_respond(c, status, "text/plain; charset=utf-8", NULL, body, (size_t)n);
+    sh_conn_flush(c);
+}
+
+/* ---- Requests. */
+
+static sh_conn_t *conn_of(llhttp_t *p)
+{
+    return p->data;
+}
+
+static int count_header_bytes(sh_conn_t *c, size_t len)
+{
+    c->req.header_bytes += len;
+    if (c->req.header_bytes > c->w->srv->cfg->max_header) {
+        c->req.too_large = 1;
+        return -1;
+    }
+    return 0;
+}
+
+static int on_message_begin(llhttp_t *p)
+{
+    sh_conn_t *c = conn_of(p);
+    sh_req_t *r = &c->req;
+
+    sh_buf_reset(&r->url);
+    sh_buf_reset(&r->hname);
+    sh_buf_reset(&r->ctype);
+    sh_buf_reset(&r->last_event_id);
+    sh_buf_reset(&r->origin);
+    sh_buf_reset(&r->body);
+    r->header_bytes = 0;
+    r->has_last_event_id = 0;
+    r->expect_continue = 0;
+    r->in_value = H_NONE;
+    r->too_large = 0;
+    r->rejected = 0;
+    r->any_bytes = 1;
+    return 0;
+}
+
+static int on_url(llhttp_t *p, const char *at, size_t len)
+{
+    sh_conn_t *c = conn_of(p);
+
+    if (count_header_bytes(c, len) != 0 || sh_buf_append(&c->req.url, at, len) != 0) {
+        c->req.too_large = 2;
+        return -1;
+    }
+    return 0;
+}
+
+static int on_header_field(llhttp_t *p, const char *at, size_t len)
+{
+    sh_conn_t *c = conn_of(p);
+
+    if (count_header_bytes(c, len) != 0)
+        return -1;
+    (void)sh_buf_append(&c->req.hname, at, len); /* a longer name is one we ignore */
+    return 0;
+}
+
+static int name_is(const sh_buf_t *b, const char *want)
+{
+    size_t n = strlen(want);
+
+    return b->len == n && strncasecmp(b->base, want, n) == 0;
+}
+
+static int on_header_field_complete(llhttp_t *p)
+{
+    sh_conn_t *c = conn_of(p);
+    sh_req_t *r = &c->req;
+
+    r->in_value = H_NONE;
+    if (name_is(&r->hname, "content-type")) {
+        r->in_value = H_CTYPE;
+        sh_buf_reset(&r->ctype);
+    } else if (name_is(&r->hname, "last-event-id")) {
+        r->in_value = H_LAST_EVENT_ID;
+        r->has_last_event_id = 1;
+        sh_buf_reset(&r->last_event_id);
+    } else if (name_is(&r->hname, "origin")) {
+        r->in_value = H_ORIGIN;
+        sh_buf_reset(&r->origin);
+    } else if (name_is(&r->hname, "expect")) {
+        r->in_value = H_EXPECT;
+    }
+    sh_buf_reset(&r->hname);
+    return 0;
+}
+
+static int on_header_value(llhttp_t *p, const char *at, size_t len)
+{
+    sh_conn_t *c = conn_of(p);
+    sh_req_t *r = &c->req;
+    sh_buf_t *dst = NULL;
+
+    if (count_header_bytes(c, len) != 0)
+        return -1;
+    switch (r->in_value) {
+    case H_CTYPE:
+        dst = &r->ctype;
+        break;
+    case H_LAST_EVENT_ID:
+        dst = &r->last_event_id;
+        break;
+    case H_ORIGIN:
+        dst = &r->origin;
+        break;
+    case H_EXPECT:
+        dst = &r->hname;
+        break;
+    default:
+        return 0;
+    }
+    if (sh_buf_append(dst, at, len) != 0) {
+        c->req.too_large = 1;
+        return -1;
+    }
+    return 0;
+}
+
+static int on_header_value_complete(llhttp_t *p)
+{
+    sh_conn_t *c = conn_of(p);
+    sh_req_t *r = &c->req;
+
+    if (r->in_value == H_EXPECT) {
+        if (name_is(&r->hname, "100-continue"))
+            r->expect_continue = 1;
+        sh_buf_reset(&r->hname);
+    }
+    r->in_value = H_NONE;
+    return 0;
+}
+
+static int on_headers_complete(llhttp_t *p)
+{
+    sh_conn_t *c = conn_of(p);
+    const sh_config_t *cfg = c->w->srv->cfg;
+
+    if ((p->flags & F_CONTENT_LENGTH) && p->content_length > cfg->max_body) {
+        char reason[96];
+
+        snprintf(reason, sizeof(reason), "request body too large (limit %llu bytes)",
+                 (unsigned long long)cfg->max_body);
+        c->keep_alive = 0;
+        sh_conn_error(c, 413, reason, 1);
+        return HPE_PAUSED;
+    }
+    if (c->req.expect_continue && p->method == HTTP_POST) {
+        static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+        ssehub_rcbuf_t *rb;
+
+        if (ssehub_rcbuf_new(sizeof(cont) - 1, &rb) == 0) {
+            memcpy(ssehub_rcbuf_data(rb), cont, sizeof(cont) - 1);
+            (void)sh_conn_queue(c, rb, 0);
+            ssehub_rcbuf_unref(rb);
+        }
+    }
+    return 0;
+}
+
+static int on_body(llhttp_t *p, const char *at, size_t len)
+{
+    sh_conn_t *c = conn_of(p);
+
+    if (sh_buf_append(&c->req.body, at, len) != 0) {
+        char reason[96];
+
+        snprintf(reason, sizeof(reason), "request body too large (limit %llu bytes)",
+                 (unsigned long long)c->w->srv->cfg->max_body);
+        sh_conn_error(c, 413, reason, 1);
+        return -1;
+    }
+    return 0;
+}
+
+static void handle_preflight(sh_conn_t *c)
+{
+    sh_conn_respond(c, 204, NULL,
+                    "Access-Control-Allow-Methods: GET, POST, OPTIONS\r\n"
+                    "Access-Control-Allow-Headers: Last-Event-ID, Authorization, Cache-Control, "
+                    "Content-Type\r\n"
+                    "Access-Control-Max-Age: 600\r\n",
+                    "", 0);
+}
+
+static int path_is(const char *path, size_t len, const char *want)
+{
+    return strlen(want) == len && memcmp(path, want, len) == 0;
+}
+
+static void route(sh_conn_t *c)
+{
+    const sh_config_t *cfg = c->w->srv->cfg;
+    const char *url = c->req.url.base;
+    size_t url_len = c->req.url.len;
+    const char *q = url_len ? memchr(url, '?', url_len) : NULL;
+    size_t path_len = q ? (size_t)(q - url) : url_len;
+    const char *query = q ? q + 1 : "";
+    size_t query_len = q ? url_len - path_len - 1 : 0;
+    int method = llhttp_get_method(&c->parser);
+
+    if (path_is(url, path_len, "/.well-known/mercure") || path_is(url, path_len, "/events")) {
+        if (method == HTTP_GET)
+            sh_stream_subscribe(c, query, query_len);
+        else if (method == HTTP_POST)
+            sh_publish_handle(c);
+        else if (method == HTTP_OPTIONS)
+            handle_preflight(c);
+        else
+            sh_conn_respond(c, 405, "text/plain; charset=utf-8", "Allow: GET, POST, OPTIONS\r\n",
+                            "method not allowed: use GET to subscribe, POST to publish\n", 57);
+    } else if (path_is(url, path_len, "/healthz")) {
+        if (method == HTTP_GET || method == HTTP_HEAD)
+            sh_conn_respond(c, 200, "text/plain; charset=utf-8", "Cache-Control: no-store\r\n",
+                            "ok\n", 3);
+        else
+            sh_conn_respond(c, 405, "text/plain; charset=utf-8", "Allow: GET\r\n",
+                            "method not allowed\n", 19);
+    } else if (path_is(url, path_len, "/metrics")) {
+        if (method == HTTP_GET)
+            sh_metrics_handle(c);
+        else
+            sh_conn_respond(c, 405, "text/plain; charset=utf-8", "Allow: GET\r\n",
+                            "method not allowed\n", 19);
+    } else if ((path_is(url, path_len, "/") || path_is(url, path_len, "/index.html")) &&
+               !cfg->no_ui) {
+        if (method == HTTP_GET)
+            sh_conn_respond(c, 200, "text/html; charset=utf-8",
+                            "Cache-Control: no-cache\r\n"
+                            "X-Content-Type-Options: nosniff\r\n"
+                            "Content-Security-Policy: default-src 'self'; style-src 'self' "
+                            "'unsafe-inline'; script-src 'unsafe-inline'; connect-src 'self'\r\n",
+                            (const char *)sh_ui_index_html, sh_ui_index_html_len);
+        else
+            sh_conn_respond(c, 405, "text/plain; charset=utf-8", "Allow: GET\r\n",
+                            "method not allowed\n", 19);
+    } else if (path_is(url, path_len, "/favicon.ico") && !cfg->no_ui) {
+        sh_conn_respond(c, 204, NULL, "Cache-Control: max-age=86400\r\n", "", 0);
+    } else {
+        sh_conn_respond(c, 404, "text/plain; charset=utf-8", NULL, "not found\n", 10);
+    }
+}
+
+static int on_message_complete(llhttp_t *p)
+{
+    sh_conn_t *c = conn_of(p);
+    sh_worker_t *w = c->w;
+
+    sh_list_remove(&c->tq);
+    atomic_fetch_add_explicit(&w->metrics.requests_total, 1, memory_order_relaxed);
+    c->keep_alive = llhttp_should_keep_alive(p) && !w->stopping;
+    route(c);
+    if (c->closing || c->state != SH_CONN_READING)
+        return HPE_PAUSED;
+    begin_request(c);
+    return 0;
+}
+
+static void feed(sh_conn_t *c, const char *data, size_t len)
+{
+    llhttp_errno_t err;
+
+    c->req.any_bytes = 1;
+    err = llhttp_execute(&c->parser, data, len);
+    if (c->closing)
+        return;
+    if (err != HPE_OK && err != HPE_PAUSED && !c->req.rejected) {
+        if (c->req.too_large == 2)
+            sh_conn_error(c, 414, "request target too long (--max-header)", 1);
+        else if (c->req.too_large)
+            sh_conn_error(c, 431, "request headers too large (--max-header)", 1);
+        else if (err == HPE_PAUSED_UPGRADE)
+            sh_conn_error(c, 400, "protocol upgrades are not supported", 1);
+        else {
+            char reason[160];
+
+            snprintf(reason, sizeof(reason), "malformed request: %s",
+                     llhttp_get_error_reason(&c->parser));
+            sh_conn_error(c, 400, reason, 1);
+        }
+        return;
+    }
+    if (err != HPE_OK && c->state == SH_CONN_READING) /* e.g. 413 from headers_complete */
+        c->state = SH_CONN_CLOSING;
+    if (sh_list_linked(&c->dq))
+        sh_conn_flush(c);
+    if (!c->closing && c->state == SH_CONN_READING && c->out.bytes > SH_PAUSE_OUTPUT &&
+        !c->paused) {
+        c->paused = 1;
+        uv_read_stop((uv_stream_t *)&c->tcp);
+    }
+}

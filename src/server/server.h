@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The server: N workers, each a thread with its own libuv loop, its own listening
+ * sockets on the shared ports (SO_REUSEPORT), its own connections and its own hub
+ * registry (sh_subs). Published events reach every worker through a per-worker inbox;
+ * the store's lock serialises the producers, so each inbox is a single-producer,
+ * single-consumer ring (no lock on the delivery path).
+ */
+#ifndef SH_SERVER_SERVER_H
+#define SH_SERVER_SERVER_H
+
+#include <llhttp.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <uv.h>
+
+#include "base/buf.h"
+#include "base/list.h"
+#include "hub/event.h"
+#include "hub/sendq.h"
+#include "hub/subs.h"
+#include "server/config.h"
+#include "server/store.h"
+
+typedef struct sh_server_s sh_server_t;
+typedef struct sh_worker_s sh_worker_t;
+typedef struct sh_conn_s sh_conn_t;
+
+enum sh_disconnect_reason {
+    SH_DISC_CLIENT = 0, /* the client closed the stream */
+    SH_DISC_SLOW,       /* the send buffer filled up */
+    SH_DISC_WRITE_TIMEOUT,
+    SH_DISC_LIFETIME, /* --max-lifetime */
+    SH_DISC_SHUTDOWN,
+    SH_DISC_ERROR,
+    SH_DISC_COUNT
+};
+
+/* Counters of one worker; summed by /metrics. Written by the worker, read by any. */
+typedef struct sh_metrics_s {
+    atomic_ullong connections;         /* open TCP connections (gauge) */
+    atomic_ullong subscribers;         /* open event streams (gauge) */
+    atomic_ullong subscriptions_total; /* streams ever opened */
+    atomic_ullong publishes_total;
+    atomic_ullong deliveries_total; /* events queued to a subscriber (live and replayed) */
+    atomic_ullong bytes_sent_total;
+    atomic_ullong requests_total;
+    atomic_ullong rejected_total; /* 503 at accept: too many connections */
+    atomic_ullong disconnects[SH_DISC_COUNT];
+} sh_metrics_t;
+
+#define SH_INBOX_CAP 65536u
+
+typedef struct sh_inbox_s {
+    sh_event_t **slots;  /* SH_INBOX_CAP */
+    _Atomic size_t head; /* consumer */
+    _Atomic size_t tail; /* producer (the store's lock holder) */
+} sh_inbox_t;
+
+typedef struct sh_listener_s {
+    uv_tcp_t tcp;
+    sh_worker_t *w;
+} sh_listener_t;
+
+struct sh_worker_s {
+    sh_server_t *srv;
+    unsigned index;
+    pthread_t thread;
+    uv_loop_t loop;
+    uv_async_t inbox_async; /* events arrived */
+    uv_async_t stop_async;  /* shut down */
+    uv_timer_t tick;        /* timeouts and heartbeats */
+    sh_listener_t *listeners;
+    size_t nlisteners;
+    sh_inbox_t inbox;
+    sh_subs_t subs;
+    char *readbuf; /* the loop-wide read buffer handed to every read */
+    size_t readbuf_size;
+    int readbuf_busy;
+    sh_list_t conns;       /* every connection */
+    sh_list_t reading;     /* waiting for a complete request: ordered by deadline */
+    sh_list_t streams_hb;  /* streams, ordered by last write (heartbeats) */
+    sh_list_t streams_age; /* streams, ordered by start (max lifetime) */
+    sh_list_t stalled;     /* connections with a write in flight: ordered by its start */
+    sh_list_t dirty;       /* connections with frames queued since the last flush */
+    int stopping;
+    uint64_t last_expire; /* loop ms of the last history expiry (worker 0) */
+    sh_metrics_t metrics;
+};
+
+struct sh_server_s {
+    sh_config_t *cfg;
+    sh_store_t *store;
+    sh_worker_t *workers;
+    unsigned nworkers;
+    atomic_ullong connections; /* all workers */
+    ssehub_rcbuf_t *heartbeat; /* ":\n\n", shared by every stream */
+    int64_t started_ms;
+};
+
+enum sh_conn_state {
+    SH_CONN_READING = 0, /* request line, headers, body */
+    SH_CONN_STREAM,      /* an event stream: reads are ignored until EOF */
+    SH_CONN_CLOSING      /* flushing, then closing; reads ignored */
+};
+
+/* Request headers ssehub acts on, kept while a request is read. */
+typedef struct sh_req_s {
+    sh_buf_t url;
+    sh_buf_t hname; /* the header name being read */
+    sh_buf_t ctype;
+    sh_buf_t last_event_id;
+    sh_buf_t origin;
+    sh_buf_t body;
+    size_t header_bytes;
+    int has_last_event_id;
+    int expect_continue;
+    int in_value;  /* the last header callback was a value */
+    int too_large; /* the headers passed --max-header */
+    int rejected;  /* a response was already queued (e.g. 413) */
+    int any_bytes; /* something of this request was read */
+} sh_req_t;
+
+struct sh_conn_s {
+    uv_tcp_t tcp;
+    sh_worker_t *w;
+    llhttp_t parser;
+    int state;
+    int writing;     /* a uv_write is in flight */
+    int closing;     /* uv_close called */
+    int keep_alive;  /* after the current response */
+    int is_loopback; /* the peer is on a loopback address */
+    int paused;      /* reads stopped: too much output queued */
+    char peer[64];   /* "addr:port" */
+    sh_req_t req;
+    sh_sendq_t out;
+    uv_write_t wreq;
+    size_t wbytes;     /* bytes in the write in flight */
+    uint64_t deadline; /* reading: header/body deadline (loop ms) */
+    uint64_t last_write;
+    uint64_t stream_start;
+    uint64_t stall_start;
+    sh_sub_t sub;
+    int reason;    /* why it was closed (sh_disconnect_reason), for streams */
+    sh_list_t all; /* worker->conns */
+    sh_list_t tq;  /* reading or streams_hb */
+    sh_list_t aq;  /* streams_age */
+    sh_list_t sq;  /* stalled */
+    sh_list_t dq;  /* dirty */
+};
+
+/* worker.c */
+/* The store's sink: hands committed events to every worker's inbox. */
+const sh_store_sink_t *sh_server_sink(sh_server_t *srv, sh_store_sink_t *sink);
+int sh_server_start(sh_server_t *srv);
+void sh_server_stop(sh_server_t *srv); /* thread-safe: asks every worker to stop */
+void sh_server_join(sh_server_t *srv);
+uint64_t sh_server_now(sh_worker_t *w);
+
+/* http.c */
+void sh_conn_accept(sh_worker_t *w, uv_stream_t *server);
+void sh_conn_close(sh_conn_t *c, int reason);
+/* Queues |buf| (a new reference); |counted| against --send-buffer. Returns 0 or an error. */
+int sh_conn_queue(sh_conn_t *c, ssehub_rcbuf_t *buf, int counted);
+/* Writes what is queued (at once if the socket takes it). */
+void sh_conn_flush(sh_conn_t *c);
+/* A one-line plain-text response; |close| ends the connection after it. */
+void sh_conn_respond(sh_conn_t *c, int status, const char *content_type, const char *extra_headers,
+                     const char *body, size_t body_len);
+void sh_conn_error(sh_conn_t *c, int status, const char *reason, int close);
+/* CORS response headers for the request's Origin into |b| (nothing when not allowed). */
+void sh_cors_headers(sh_conn_t *c, sh_buf_t *b);
+
+/* stream.c */
+void sh_stream_subscribe(sh_conn_t *c, const char *query, size_t query_len);
+void sh_stream_closed(sh_conn_t *c);
+void sh_worker_drain_inbox(sh_worker_t *w);
+void sh_worker_tick_streams(sh_worker_t *w, uint64_t now);
+void sh_worker_close_streams(sh_worker_t *w);
+
+/* publish.c */
+void sh_publish_handle(sh_conn_t *c);
+
+/* metrics.c */
+void sh_metrics_handle(sh_conn_t *c);
+
+#endif /* SH_SERVER_SERVER_H */

@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: MIT */
+#include <pthread.h>
+
+#include "base/alloc.h"
+#include "base/str.h"
+#include "server/store.h"
+#include "ssehub/errno.h"
+
+struct sh_store_s {
+    pthread_mutex_t lock;
+    sh_history_t *history;
+    sh_store_sink_t sink;
+};
+
+int sh_store_new_memory(const sh_history_config_t *cfg, uint64_t first_seq,
+                        const sh_store_sink_t *sink, sh_store_t **out)
+{
+    sh_store_t *s = sh_calloc(1, sizeof(*s));
+    int rc;
+
+    if (s == NULL)
+        return SSEHUB_ENOMEM;
+    rc = sh_history_new(cfg, first_seq, &s->history);
+    if (rc != 0) {
+        sh_free(s);
+        return rc;
+    }
+    pthread_mutex_init(&s->lock, NULL);
+    s->sink = *sink;
+    *out = s;
+    return 0;
+}
+
+void sh_store_free(sh_store_t *s)
+{
+    if (s == NULL)
+        return;
+    sh_history_free(s->history);
+    pthread_mutex_destroy(&s->lock);
+    sh_free(s);
+}
+
+int sh_store_publish(sh_store_t *s, sh_event_init_t *init, int64_t now_ms, sh_event_t **out,
+                     const char **reason)
+{
+    char idbuf[24];
+    sh_event_t *ev;
+    int rc;
+
+    pthread_mutex_lock(&s->lock);
+    if (!s->sink.reserve(s->sink.user)) {
+        pthread_mutex_unlock(&s->lock);
+        *reason = "hub overloaded: subscriber loops are behind, retry later";
+        return 503;
+    }
+    sh_history_expire(s->history, now_ms); /* an expired event's id is free again */
+    init->seq = sh_history_next_seq(s->history);
+    init->time_ms = now_ms;
+    if (init->id.len == 0) {
+        init->id.len = sh_fmt_u64(idbuf, init->seq);
+        init->id.ptr = idbuf;
+    } else if (sh_history_find(s->history, init->id.ptr, init->id.len) != NULL) {
+        pthread_mutex_unlock(&s->lock);
+        *reason = "id already used by a retained event";
+        return 409;
+    }
+    rc = sh_event_new(init, &ev);
+    if (rc == 0) {
+        rc = sh_history_append(s->history, ev, now_ms);
+        if (rc != 0)
+            sh_event_unref(ev);
+    }
+    if (rc != 0) {
+        pthread_mutex_unlock(&s->lock);
+        *reason = rc == SSEHUB_ENOMEM ? "out of memory" : "event rejected by the store";
+        return rc == SSEHUB_ENOMEM ? 500 : 400;
+    }
+    s->sink.hand(s->sink.user, ev);
+    pthread_mutex_unlock(&s->lock);
+    *out = ev;
+    return 0;
+}
+
+int sh_store_replay(sh_store_t *s, const sh_selectors_t *sel, const char *last_id,
+                    size_t last_id_len, int64_t now_ms, sh_replay_t *out)
+{
+    int rc;
+
+    pthread_mutex_lock(&s->lock);
+    rc = sh_history_replay(s->history, sel, last_id, last_id_len, now_ms, out);
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+void sh_store_expire(sh_store_t *s, int64_t now_ms)
+{
+    pthread_mutex_lock(&s->lock);
+    sh_history_expire(s->history, now_ms);
+    pthread_mutex_unlock(&s->lock);
+}
+
+size_t sh_store_count(sh_store_t *s)
+{
+    size_t n;
+
+    pthread_mutex_lock(&s->lock);
+    n = sh_history_count(s->history);
+    pthread_mutex_unlock(&s->lock);
+    return n;
+}

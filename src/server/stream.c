@@ -1,0 +1,289 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Event streams: GET /.well-known/mercure?topic=... Registers the subscription on this
+ * loop, sends the headers, a ':' comment, the optional retry and the replay at once,
+ * then live events as they are handed over by the store (drain), heartbeats, and the
+ * write-timeout and max-lifetime limits (tick).
+ */
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/str.h"
+#include "proto/form.h"
+#include "server/log.h"
+#include "server/server.h"
+#include "ssehub/errno.h"
+
+static void stream_end(sh_conn_t *c, int reason);
+
+static int valid_last_id(const char *s, size_t len)
+{
+    size_t i;
+
+    for (i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)s[i];
+
+        if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
+            return 0;
+    }
+    return 1;
+}
+
+/* The response head, ':' comment and retry: one buffer. */
+static int stream_head(sh_conn_t *c, const sh_replay_t *rp, ssehub_rcbuf_t **out)
+{
+    const sh_config_t *cfg = c->w->srv->cfg;
+    sh_buf_t b;
+    int rc;
+
+    sh_buf_init(&b, 64 * 1024);
+    sh_buf_append_str(&b, "HTTP/1.1 200 OK\r\n"
+                          "Content-Type: text/event-stream\r\n"
+                          "Cache-Control: no-cache\r\n"
+                          "X-Accel-Buffering: no\r\n"
+                          "Connection: close\r\n"
+                          "Last-Event-ID: ");
+    sh_buf_append(&b, rp->last_event_id, rp->last_event_id_len);
+    sh_buf_append_str(&b, "\r\n");
+    sh_cors_headers(c, &b);
+    sh_buf_append_str(&b, "\r\n:\n");
+    if (cfg->retry_ms >= 0) {
+        char num[24];
+
+        sh_buf_append_str(&b, "retry: ");
+        sh_buf_append(&b, num, sh_fmt_u64(num, (uint64_t)cfg->retry_ms));
+        sh_buf_append_str(&b, "\n");
+    }
+    rc = sh_buf_append_str(&b, "\n");
+    if (rc == 0)
+        rc = ssehub_rcbuf_new(b.len, out);
+    if (rc == 0)
+        memcpy(ssehub_rcbuf_data(*out), b.base, b.len);
+    sh_buf_dispose(&b);
+    return rc;
+}
+
+void sh_stream_subscribe(sh_conn_t *c, const char *query, size_t query_len)
+{
+    sh_worker_t *w = c->w;
+    const sh_config_t *cfg = w->srv->cfg;
+    size_t max_topics = (size_t)cfg->max_topics;
+    sh_str_t *topics = NULL;
+    size_t ntopics = 0;
+    char *decoded = NULL, *dp;
+    const char *last_id = NULL;
+    size_t last_id_len = 0;
+    sh_form_iter_t it;
+    const char *name, *value;
+    size_t name_len, value_len;
+    sh_replay_t rp;
+    ssehub_rcbuf_t *head = NULL;
+    size_t i;
+    int rc;
+
+    memset(&rp, 0, sizeof(rp));
+    decoded = sh_malloc(query_len + 1);
+    topics = sh_calloc(max_topics + 1, sizeof(*topics));
+    if (decoded == NULL || topics == NULL) {
+        sh_conn_error(c, 500, "out of memory", 1);
+        goto out;
+    }
+    dp = decoded;
+    sh_form_iter_init(&it, query, query_len);
+    while (sh_form_next(&it, &name, &name_len, &value, &value_len)) {
+        int is_topic = sh_form_name_is(name, name_len, "topic");
+        int is_last = sh_form_name_is(name, name_len, "lastEventID") ||
+                      sh_form_name_is(name, name_len, "Last-Event-ID");
+        size_t n;
+
+        if (!is_topic && !is_last)
+            continue;
+        n = sh_form_decode(value, value_len, dp);
+        if (is_topic) {
+            if (ntopics == max_topics) {
+                char reason[80];
+
+                snprintf(reason, sizeof(reason), "too many topics (limit %zu, --max-topics)",
+                         max_topics);
+                sh_conn_error(c, 400, reason, 0);
+                goto out;
+            }
+            topics[ntopics].ptr = dp;
+            topics[ntopics].len = n;
+            ntopics++;
+        } else {
+            last_id = dp;
+            last_id_len = n;
+        }
+        dp += n;
+    }
+    if (c->req.has_last_event_id && c->req.last_event_id.len > 0) {
+        /* The header wins: on reconnection the browser sends it with the original URL. */
+        last_id = c->req.last_event_id.base;
+        last_id_len = c->req.last_event_id.len;
+    }
+    if (last_id != NULL && last_id_len == 0)
+        last_id = NULL;
+    if (last_id != NULL && !valid_last_id(last_id, last_id_len)) {
+        sh_conn_error(c, 400, "invalid Last-Event-ID: control characters", 0);
+        goto out;
+    }
+    if (ntopics == 0) {
+        sh_conn_error(c, 400, "missing topic: subscribe with ?topic=NAME (or topic=* for all)", 0);
+        goto out;
+    }
+    rc = sh_selectors_init(&c->sub.sel, topics, ntopics);
+    if (rc != 0) {
+        sh_conn_error(c, rc == SSEHUB_ENOMEM ? 500 : 400,
+                      rc == SSEHUB_ENOMEM ? "out of memory" : "empty topic", 0);
+        goto out;
+    }
+    rc = sh_store_replay(w->srv->store, &c->sub.sel, last_id, last_id_len, sh_wall_ms(), &rp);
+    if (rc == 0)
+        rc = stream_head(c, &rp, &head);
+    if (rc == 0)
+        rc = sh_conn_queue(c, head, 0);
+    for (i = 0; rc == 0 && i < rp.n; i++)
+        rc = sh_conn_queue(c, rp.events[i]->wire, 0);
+    if (rc == 0) {
+        c->sub.last_seq = rp.snapshot_seq;
+        c->sub.data = c;
+        rc = sh_subs_add(&w->subs, &c->sub);
+    }
+    if (rc != 0) {
+        sh_selectors_dispose(&c->sub.sel);
+        sh_conn_close(c, SH_DISC_ERROR);
+        goto out;
+    }
+    c->state = SH_CONN_STREAM;
+    c->stream_start = sh_server_now(w);
+    c->last_write = c->stream_start;
+    sh_list_push_back(&w->streams_age, &c->aq);
+    sh_list_push_back(&w->streams_hb, &c->tq);
+    atomic_fetch_add_explicit(&w->metrics.subscribers, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&w->metrics.subscriptions_total, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&w->metrics.deliveries_total, rp.n, memory_order_relaxed);
+    if (sh_access_log_enabled())
+        sh_access_log(c->peer, "GET", c->req.url.base, c->req.url.len, 200, 0);
+    /* A stream reads no more requests: give back the request buffers (an idle stream
+     * holds only its socket, its queue and its subscription). */
+    sh_buf_dispose(&c->req.url);
+    sh_buf_dispose(&c->req.hname);
+    sh_buf_dispose(&c->req.ctype);
+    sh_buf_dispose(&c->req.last_event_id);
+    sh_buf_dispose(&c->req.origin);
+    sh_buf_dispose(&c->req.body);
+    sh_conn_flush(c);
+out:
+    if (head != NULL)
+        ssehub_rcbuf_unref(head);
+    sh_replay_dispose(&rp);
+    sh_free(topics);
+    sh_free(decoded);
+}
+
+void sh_stream_closed(sh_conn_t *c)
+{
+    sh_worker_t *w = c->w;
+
+    sh_subs_remove(&w->subs, &c->sub);
+    sh_selectors_dispose(&c->sub.sel);
+    atomic_fetch_sub_explicit(&w->metrics.subscribers, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&w->metrics.disconnects[c->reason], 1, memory_order_relaxed);
+    sh_log_debug("%s: stream closed (reason %d)", c->peer, c->reason);
+}
+
+/* Ends a stream after what is queued has been written (the client then reconnects). */
+static void stream_end(sh_conn_t *c, int reason)
+{
+    c->reason = reason;
+    sh_stream_closed(c);
+    c->state = SH_CONN_CLOSING;
+    sh_list_remove(&c->tq);
+    sh_list_remove(&c->aq);
+    sh_conn_flush(c);
+}
+
+static void deliver(sh_sub_t *sub, sh_event_t *ev, void *user)
+{
+    sh_conn_t *c = sub->data;
+    size_t *count = user;
+    int rc = sh_conn_queue(c, ev->wire, 1);
+
+    if (rc == 0) {
+        (*count)++;
+        return;
+    }
+    sh_log_debug("%s: send buffer full, dropping the subscriber", c->peer);
+    sh_conn_close(c, rc == SSEHUB_ENOBUFS ? SH_DISC_SLOW : SH_DISC_ERROR);
+}
+
+void sh_worker_drain_inbox(sh_worker_t *w)
+{
+    size_t head = atomic_load_explicit(&w->inbox.head, memory_order_relaxed);
+    size_t tail = atomic_load_explicit(&w->inbox.tail, memory_order_acquire);
+    size_t count = 0;
+    sh_list_t *n;
+
+    while (head != tail) {
+        for (; head != tail; head++) {
+            sh_event_t *ev = w->inbox.slots[head & (SH_INBOX_CAP - 1)];
+
+            sh_subs_dispatch(&w->subs, ev, deliver, &count);
+            sh_event_unref(ev);
+        }
+        atomic_store_explicit(&w->inbox.head, head, memory_order_release);
+        tail = atomic_load_explicit(&w->inbox.tail, memory_order_acquire);
+    }
+    atomic_fetch_add_explicit(&w->metrics.deliveries_total, count, memory_order_relaxed);
+    while ((n = sh_list_first(&w->dirty)) != NULL)
+        sh_conn_flush(sh_container_of(n, sh_conn_t, dq));
+}
+
+void sh_worker_tick_streams(sh_worker_t *w, uint64_t now)
+{
+    const sh_config_t *cfg = w->srv->cfg;
+    uint64_t write_timeout = (uint64_t)cfg->write_timeout_ms;
+    uint64_t lifetime = (uint64_t)cfg->max_lifetime_ms;
+    uint64_t hb = (uint64_t)cfg->heartbeat_ms;
+    sh_list_t *n;
+
+    while ((n = sh_list_first(&w->stalled)) != NULL) {
+        sh_conn_t *c = sh_container_of(n, sh_conn_t, sq);
+
+        if (c->stall_start + write_timeout > now)
+            break;
+        sh_log_debug("%s: write timeout", c->peer);
+        sh_conn_close(c, SH_DISC_WRITE_TIMEOUT);
+    }
+    while (lifetime > 0 && (n = sh_list_first(&w->streams_age)) != NULL) {
+        sh_conn_t *c = sh_container_of(n, sh_conn_t, aq);
+
+        if (c->stream_start + lifetime > now)
+            break;
+        stream_end(c, SH_DISC_LIFETIME);
+    }
+    while (hb > 0 && (n = sh_list_first(&w->streams_hb)) != NULL) {
+        sh_conn_t *c = sh_container_of(n, sh_conn_t, tq);
+
+        if (c->last_write + hb > now)
+            break;
+        c->last_write = now;
+        sh_list_push_back(&w->streams_hb, &c->tq);
+        if (!c->writing && sh_sendq_empty(&c->out) && sh_conn_queue(c, w->srv->heartbeat, 0) == 0)
+            sh_conn_flush(c);
+    }
+}
+
+void sh_worker_close_streams(sh_worker_t *w)
+{
+    sh_list_t *n;
+
+    while ((n = sh_list_first(&w->conns)) != NULL) {
+        sh_conn_t *c = sh_container_of(n, sh_conn_t, all);
+
+        if (!c->writing && !c->closing)
+            sh_conn_flush(c); /* one last try for what is queued */
+        sh_conn_close(c, SH_DISC_SHUTDOWN);
+    }
+}

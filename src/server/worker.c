@@ -1,0 +1,375 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Workers: one thread and one libuv loop each, with its own listening sockets bound to
+ * the same ports (SO_REUSEPORT: the kernel spreads connections over the loops), its own
+ * connections, subscriptions, timers and inbox of published events.
+ */
+#define _DEFAULT_SOURCE 1 /* SO_REUSEPORT */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "base/alloc.h"
+#include "base/str.h"
+#include "server/log.h"
+#include "server/server.h"
+#include "ssehub/errno.h"
+
+#define SH_READBUF_SIZE (64 * 1024)
+#define SH_TICK_MS      100
+#define SH_BACKLOG      4096
+
+uint64_t sh_server_now(sh_worker_t *w)
+{
+    return uv_now(&w->loop);
+}
+
+/* ---- The inbox: a single-producer ring (producers are serialised by the store lock). */
+
+static int inbox_has_room(sh_worker_t *w)
+{
+    size_t tail = atomic_load_explicit(&w->inbox.tail, memory_order_relaxed);
+    size_t head = atomic_load_explicit(&w->inbox.head, memory_order_acquire);
+
+    return tail - head < SH_INBOX_CAP;
+}
+
+static int sink_reserve(void *user)
+{
+    sh_server_t *srv = user;
+    unsigned i;
+
+    for (i = 0; i < srv->nworkers; i++)
+        if (!inbox_has_room(&srv->workers[i]))
+            return 0;
+    return 1;
+}
+
+static void sink_hand(void *user, sh_event_t *ev)
+{
+    sh_server_t *srv = user;
+    unsigned i;
+
+    for (i = 0; i < srv->nworkers; i++) {
+        sh_worker_t *w = &srv->workers[i];
+        size_t tail = atomic_load_explicit(&w->inbox.tail, memory_order_relaxed);
+
+        w->inbox.slots[tail & (SH_INBOX_CAP - 1)] = sh_event_ref(ev);
+        atomic_store_explicit(&w->inbox.tail, tail + 1, memory_order_release);
+        uv_async_send(&w->inbox_async);
+    }
+}
+
+const sh_store_sink_t *sh_server_sink(sh_server_t *srv, sh_store_sink_t *sink)
+{
+    sink->reserve = sink_reserve;
+    sink->hand = sink_hand;
+    sink->user = srv;
+    return sink;
+}
+
+/* Pops every event in the inbox and dispatches it (stream.c). */
+static void on_inbox(uv_async_t *a)
+{
+    sh_worker_drain_inbox(a->data);
+}
+
+/* ---- Timers. */
+
+static void on_tick(uv_timer_t *t)
+{
+    sh_worker_t *w = t->data;
+    uint64_t now = uv_now(&w->loop);
+    sh_list_t *n;
+
+    /* Requests not complete in time: 408 (or a silent close when nothing was sent). */
+    while ((n = sh_list_first(&w->reading)) != NULL) {
+        sh_conn_t *c = sh_container_of(n, sh_conn_t, tq);
+
+        if (c->deadline > now)
+            break;
+        sh_list_remove(n);
+        if (c->state == SH_CONN_READING && c->req.any_bytes)
+            sh_conn_error(c, 408, "request not received in time (--header-timeout)", 1);
+        else
+            sh_conn_close(c, SH_DISC_CLIENT);
+    }
+    sh_worker_tick_streams(w, now);
+    if (w->index == 0 && now - w->last_expire >= 1000) {
+        w->last_expire = now;
+        sh_store_expire(w->srv->store, sh_wall_ms());
+    }
+}
+
+/* ---- Listening. */
+
+static void on_connection(uv_stream_t *server, int status)
+{
+    sh_listener_t *l = server->data;
+
+    if (status < 0) {
+        sh_log_warn("accept: %s", uv_strerror(status));
+        return;
+    }
+    sh_conn_accept(l->w, server);
+}
+
+static void on_closed_free_nothing(uv_handle_t *h)
+{
+    (void)h;
+}
+
+static void on_stop(uv_async_t *a)
+{
+    sh_worker_t *w = a->data;
+    size_t i;
+
+    w->stopping = 1;
+    for (i = 0; i < w->nlisteners; i++)
+        uv_close((uv_handle_t *)&w->listeners[i].tcp, on_closed_free_nothing);
+    sh_worker_close_streams(w);
+    uv_timer_stop(&w->tick);
+    uv_close((uv_handle_t *)&w->tick, on_closed_free_nothing);
+    uv_close((uv_handle_t *)&w->inbox_async, on_closed_free_nothing);
+    uv_close((uv_handle_t *)&w->stop_async, on_closed_free_nothing);
+}
+
+static void *worker_main(void *arg)
+{
+    sh_worker_t *w = arg;
+    size_t head, tail;
+
+    uv_run(&w->loop, UV_RUN_DEFAULT);
+    /* Events handed over after the last drain. */
+    head = atomic_load(&w->inbox.head);
+    tail = atomic_load(&w->inbox.tail);
+    for (; head != tail; head++)
+        sh_event_unref(w->inbox.slots[head & (SH_INBOX_CAP - 1)]);
+    atomic_store(&w->inbox.head, head);
+    return NULL;
+}
+
+typedef struct sh_addr_s {
+    struct sockaddr_storage ss;
+    socklen_t len;
+} sh_addr_t;
+
+/* "1.2.3.4:80" or "[::1]:80" (validated by the config already). */
+static int parse_listen(const char *s, sh_addr_t *a)
+{
+    const char *colon = strrchr(s, ':');
+    char host[64];
+    uint64_t port;
+    size_t hl;
+
+    if (colon == NULL || sh_parse_u64(colon + 1, strlen(colon + 1), &port) != 0 || port > 65535)
+        return -1;
+    hl = (size_t)(colon - s);
+    memset(a, 0, sizeof(*a));
+    if (hl >= 2 && s[0] == '[' && s[hl - 1] == ']') {
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&a->ss;
+
+        if (hl - 2 >= sizeof(host))
+            return -1;
+        memcpy(host, s + 1, hl - 2);
+        host[hl - 2] = '\0';
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons((uint16_t)port);
+        if (inet_pton(AF_INET6, host, &in6->sin6_addr) != 1)
+            return -1;
+        a->len = sizeof(*in6);
+    } else {
+        struct sockaddr_in *in4 = (struct sockaddr_in *)&a->ss;
+
+        if (hl >= sizeof(host))
+            return -1;
+        memcpy(host, s, hl);
+        host[hl] = '\0';
+        if (strcmp(host, "localhost") == 0)
+            memcpy(host, "127.0.0.1", sizeof("127.0.0.1"));
+        in4->sin_family = AF_INET;
+        in4->sin_port = htons((uint16_t)port);
+        if (inet_pton(AF_INET, host, &in4->sin_addr) != 1)
+            return -1;
+        a->len = sizeof(*in4);
+    }
+    return 0;
+}
+
+static void set_port(sh_addr_t *a, uint16_t port)
+{
+    if (a->ss.ss_family == AF_INET6)
+        ((struct sockaddr_in6 *)&a->ss)->sin6_port = htons(port);
+    else
+        ((struct sockaddr_in *)&a->ss)->sin_port = htons(port);
+}
+
+static uint16_t get_port(const sh_addr_t *a)
+{
+    if (a->ss.ss_family == AF_INET6)
+        return ntohs(((const struct sockaddr_in6 *)&a->ss)->sin6_port);
+    return ntohs(((const struct sockaddr_in *)&a->ss)->sin_port);
+}
+
+static int bind_socket(const sh_addr_t *a, int *out)
+{
+    int fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+
+    if (fd < 0)
+        return -errno;
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0 ||
+        (a->ss.ss_family == AF_INET6 &&
+         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) != 0) ||
+        bind(fd, (const struct sockaddr *)&a->ss, a->len) != 0) {
+        int err = -errno;
+
+        close(fd);
+        return err;
+    }
+    *out = fd;
+    return 0;
+}
+
+static void format_addr(const sh_addr_t *a, char *dst, size_t cap)
+{
+    char host[INET6_ADDRSTRLEN];
+
+    if (a->ss.ss_family == AF_INET6) {
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)&a->ss)->sin6_addr, host, sizeof(host));
+        snprintf(dst, cap, "[%s]:%u", host, get_port(a));
+    } else {
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)&a->ss)->sin_addr, host, sizeof(host));
+        snprintf(dst, cap, "%s:%u", host, get_port(a));
+    }
+}
+
+static int worker_init(sh_server_t *srv, sh_worker_t *w, unsigned index)
+{
+    int rc;
+
+    memset(w, 0, sizeof(*w));
+    w->srv = srv;
+    w->index = index;
+    sh_list_init(&w->conns);
+    sh_list_init(&w->reading);
+    sh_list_init(&w->streams_hb);
+    sh_list_init(&w->streams_age);
+    sh_list_init(&w->stalled);
+    sh_list_init(&w->dirty);
+    w->inbox.slots = sh_calloc(SH_INBOX_CAP, sizeof(*w->inbox.slots));
+    w->readbuf_size = SH_READBUF_SIZE;
+    w->readbuf = sh_malloc(w->readbuf_size);
+    w->listeners = sh_calloc(srv->cfg->nlisten, sizeof(*w->listeners));
+    if (w->inbox.slots == NULL || w->readbuf == NULL || w->listeners == NULL)
+        return SSEHUB_ENOMEM;
+    if ((rc = sh_subs_init(&w->subs)) != 0)
+        return rc;
+    if ((rc = uv_loop_init(&w->loop)) != 0)
+        return rc;
+    uv_async_init(&w->loop, &w->inbox_async, on_inbox);
+    w->inbox_async.data = w;
+    uv_async_init(&w->loop, &w->stop_async, on_stop);
+    w->stop_async.data = w;
+    uv_timer_init(&w->loop, &w->tick);
+    w->tick.data = w;
+    uv_timer_start(&w->tick, on_tick, SH_TICK_MS, SH_TICK_MS);
+    return 0;
+}
+
+static void worker_dispose(sh_worker_t *w)
+{
+    if (uv_loop_close(&w->loop) != 0)
+        sh_log_warn("loop %u: handles still open at exit", w->index);
+    sh_subs_dispose(&w->subs);
+    sh_free(w->inbox.slots);
+    sh_free(w->readbuf);
+    sh_free(w->listeners);
+}
+
+int sh_server_start(sh_server_t *srv)
+{
+    const sh_config_t *cfg = srv->cfg;
+    unsigned i;
+    size_t li;
+    int rc;
+
+    srv->workers = sh_calloc(srv->nworkers, sizeof(*srv->workers));
+    if (srv->workers == NULL)
+        return SSEHUB_ENOMEM;
+    for (i = 0; i < srv->nworkers; i++) {
+        if ((rc = worker_init(srv, &srv->workers[i], i)) != 0) {
+            sh_log_error("starting loop %u: %s", i, ssehub_strerror(rc));
+            return rc;
+        }
+    }
+    for (li = 0; li < cfg->nlisten; li++) {
+        sh_addr_t a;
+        char name[96];
+
+        if (parse_listen(cfg->listen[li], &a) != 0) {
+            sh_log_error("--listen: '%s' is not ADDR:PORT", cfg->listen[li]);
+            return SSEHUB_EINVAL;
+        }
+        for (i = 0; i < srv->nworkers; i++) {
+            sh_worker_t *w = &srv->workers[i];
+            sh_listener_t *l = &w->listeners[li];
+            int fd = -1;
+
+            if ((rc = bind_socket(&a, &fd)) != 0) {
+                sh_log_error("cannot listen on %s: %s", cfg->listen[li], strerror(-rc));
+                return rc;
+            }
+            if (get_port(&a) == 0) { /* port 0: every loop binds the port the first got */
+                sh_addr_t bound;
+
+                bound.len = sizeof(bound.ss);
+                getsockname(fd, (struct sockaddr *)&bound.ss, &bound.len);
+                set_port(&a, get_port(&bound));
+            }
+            uv_tcp_init(&w->loop, &l->tcp);
+            l->tcp.data = l;
+            l->w = w;
+            if ((rc = uv_tcp_open(&l->tcp, fd)) != 0 ||
+                (rc = uv_listen((uv_stream_t *)&l->tcp, SH_BACKLOG, on_connection)) != 0) {
+                sh_log_error("cannot listen on %s: %s", cfg->listen[li], uv_strerror(rc));
+                return rc;
+            }
+            w->nlisteners = li + 1;
+        }
+        format_addr(&a, name, sizeof(name));
+        sh_log_info("listening on %s", name);
+    }
+    for (i = 0; i < srv->nworkers; i++) {
+        if ((rc = pthread_create(&srv->workers[i].thread, NULL, worker_main, &srv->workers[i])) !=
+            0) {
+            sh_log_error("starting loop %u: %s", i, strerror(rc));
+            return -rc;
+        }
+    }
+    return 0;
+}
+
+void sh_server_stop(sh_server_t *srv)
+{
+    unsigned i;
+
+    for (i = 0; i < srv->nworkers; i++)
+        uv_async_send(&srv->workers[i].stop_async);
+}
+
+void sh_server_join(sh_server_t *srv)
+{
+    unsigned i;
+
+    for (i = 0; i < srv->nworkers; i++)
+        pthread_join(srv->workers[i].thread, NULL);
+    for (i = 0; i < srv->nworkers; i++)
+        worker_dispose(&srv->workers[i]);
+    sh_free(srv->workers);
+    srv->workers = NULL;
+}
