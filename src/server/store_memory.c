@@ -43,7 +43,7 @@ void sh_store_free(sh_store_t *s)
 int sh_store_publish(sh_store_t *s, sh_event_init_t *init, int64_t now_ms, sh_event_t **out,
                      const char **reason)
 {
-    char idbuf[24];
+    char idbuf[48];
     sh_event_t *ev;
     int rc;
 
@@ -57,8 +57,17 @@ int sh_store_publish(sh_store_t *s, sh_event_init_t *init, int64_t now_ms, sh_ev
     init->seq = sh_history_next_seq(s->history);
     init->time_ms = now_ms;
     if (init->id.len == 0) {
-        init->id.len = sh_fmt_u64(idbuf, init->seq);
+        size_t n = sh_fmt_u64(idbuf, init->seq);
+        uint64_t k;
+
+        /* A publisher may have chosen the decimal id the hub would assign next: then the
+         * hub's id gets a suffix, "<seq>-<k>", so it stays unique. */
         init->id.ptr = idbuf;
+        init->id.len = n;
+        for (k = 1; sh_history_find(s->history, idbuf, init->id.len) != NULL; k++) {
+            idbuf[n] = '-';
+            init->id.len = n + 1 + sh_fmt_u64(idbuf + n + 1, k);
+        }
     } else if (sh_history_find(s->history, init->id.ptr, init->id.len) != NULL) {
         pthread_mutex_unlock(&s->lock);
         *reason = "id already used by a retained event";
