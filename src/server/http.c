@@ -253,8 +253,10 @@ void sh_conn_accept(sh_worker_t *w, uv_stream_t *server)
     if (n > srv->cfg->max_connections) {
         atomic_fetch_add_explicit(&w->metrics.rejected_total, 1, memory_order_relaxed);
         c->keep_alive = 0;
-        sh_conn_respond(c, 503, "text/plain; charset=utf-8", "Retry-After: 1\r\n",
-                        "too many connections, retry later\n", 34);
+        static const char busy[] = "too many connections (--max-connections), retry later\n";
+
+        sh_conn_respond(c, 503, "text/plain; charset=utf-8", "Retry-After: 1\r\n", busy,
+                        sizeof(busy) - 1);
         sh_conn_flush(c);
         if (!c->closing)
             uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
@@ -417,6 +419,8 @@ void sh_conn_respond(sh_conn_t *c, int status, const char *content_type, const c
     if (!c->keep_alive)
         sh_buf_append_str(&b, "Connection: close\r\n");
     sh_buf_append_str(&b, "\r\n");
+    if (llhttp_get_method(&c->parser) == HTTP_HEAD)
+        body_len = 0; /* a HEAD response has the length of the GET one, and no body */
     if (sh_buf_append(&b, body, body_len) != 0 || ssehub_rcbuf_new(b.len, &rb) != 0) {
         sh_buf_dispose(&b);
         sh_conn_close(c, SH_DISC_ERROR);
@@ -640,6 +644,11 @@ static void handle_preflight(sh_conn_t *c)
                     "", 0);
 }
 
+static void respond_text(sh_conn_t *c, int status, const char *extra, const char *text)
+{
+    sh_conn_respond(c, status, "text/plain; charset=utf-8", extra, text, strlen(text));
+}
+
 static int path_is(const char *path, size_t len, const char *want)
 {
     return strlen(want) == len && memcmp(path, want, len) == 0;
@@ -664,21 +673,18 @@ static void route(sh_conn_t *c)
         else if (method == HTTP_OPTIONS)
             handle_preflight(c);
         else
-            sh_conn_respond(c, 405, "text/plain; charset=utf-8", "Allow: GET, POST, OPTIONS\r\n",
-                            "method not allowed: use GET to subscribe, POST to publish\n", 57);
+            respond_text(c, 405, "Allow: GET, POST, OPTIONS\r\n",
+                         "method not allowed: use GET to subscribe, POST to publish\n");
     } else if (path_is(url, path_len, "/healthz")) {
         if (method == HTTP_GET || method == HTTP_HEAD)
-            sh_conn_respond(c, 200, "text/plain; charset=utf-8", "Cache-Control: no-store\r\n",
-                            "ok\n", 3);
+            respond_text(c, 200, "Cache-Control: no-store\r\n", "ok\n");
         else
-            sh_conn_respond(c, 405, "text/plain; charset=utf-8", "Allow: GET\r\n",
-                            "method not allowed\n", 19);
+            respond_text(c, 405, "Allow: GET\r\n", "method not allowed: use GET\n");
     } else if (path_is(url, path_len, "/metrics")) {
         if (method == HTTP_GET)
             sh_metrics_handle(c);
         else
-            sh_conn_respond(c, 405, "text/plain; charset=utf-8", "Allow: GET\r\n",
-                            "method not allowed\n", 19);
+            respond_text(c, 405, "Allow: GET\r\n", "method not allowed: use GET\n");
     } else if ((path_is(url, path_len, "/") || path_is(url, path_len, "/index.html")) &&
                !cfg->no_ui) {
         if (method == HTTP_GET)
@@ -689,12 +695,11 @@ static void route(sh_conn_t *c)
                             "'unsafe-inline'; script-src 'unsafe-inline'; connect-src 'self'\r\n",
                             (const char *)sh_ui_index_html, sh_ui_index_html_len);
         else
-            sh_conn_respond(c, 405, "text/plain; charset=utf-8", "Allow: GET\r\n",
-                            "method not allowed\n", 19);
+            respond_text(c, 405, "Allow: GET\r\n", "method not allowed: use GET\n");
     } else if (path_is(url, path_len, "/favicon.ico") && !cfg->no_ui) {
         sh_conn_respond(c, 204, NULL, "Cache-Control: max-age=86400\r\n", "", 0);
     } else {
-        sh_conn_respond(c, 404, "text/plain; charset=utf-8", NULL, "not found\n", 10);
+        respond_text(c, 404, NULL, "not found\n");
     }
 }
 

@@ -210,6 +210,17 @@ static void deliver(sh_sub_t *sub, sh_event_t *ev, void *user)
     size_t *count = user;
     int rc = sh_conn_queue(c, ev->wire, 1);
 
+    if (rc == SSEHUB_ENOBUFS) {
+        /* The cap is for what the subscriber cannot take, not for what arrived at once:
+         * write what is queued, then try again. A frame larger than the whole cap is let
+         * through when nothing else of the subscriber's is waiting. */
+        sh_conn_flush(c);
+        if (c->closing)
+            return;
+        rc = sh_conn_queue(c, ev->wire, 1);
+        if (rc == SSEHUB_ENOBUFS && c->out.counted == 0)
+            rc = sh_conn_queue(c, ev->wire, 0);
+    }
     if (rc == 0) {
         (*count)++;
         return;
