@@ -21,13 +21,17 @@ if(SSEHUB_BUILD_FUZZ AND NOT TARGET sh_core_fuzz)
     sh_warnings(sh_core_fuzz)
 endif()
 
-# sh_fuzz_target(NAME): fuzz/NAME.c becomes a replay test always, and a libFuzzer
-# binary build/fuzz/NAME when SSEHUB_BUILD_FUZZ is on.
+# sh_fuzz_target(NAME [SOURCES src...] [LIBS lib...]): fuzz/NAME.c becomes a replay test
+# always, and a libFuzzer binary build/fuzz/NAME when SSEHUB_BUILD_FUZZ is on. SOURCES are
+# code under test from outside the core (e.g. src/server/*.c), compiled into the target
+# itself so that the libFuzzer build instruments them; LIBS are what they link.
 function(sh_fuzz_target name)
+    cmake_parse_arguments(F "" "" "SOURCES;LIBS" ${ARGN})
     set(corpus ${PROJECT_SOURCE_DIR}/fuzz/corpus/${name})
     add_executable(${name}_replay ${PROJECT_SOURCE_DIR}/fuzz/${name}.c
-                                  ${PROJECT_SOURCE_DIR}/fuzz/replay_main.c ${SH_FUZZ_SUPPORT})
-    target_link_libraries(${name}_replay PRIVATE ssehub_static)
+                                  ${PROJECT_SOURCE_DIR}/fuzz/replay_main.c ${SH_FUZZ_SUPPORT}
+                                  ${F_SOURCES})
+    target_link_libraries(${name}_replay PRIVATE ssehub_static ${F_LIBS})
     target_include_directories(${name}_replay PRIVATE ${PROJECT_SOURCE_DIR}/src
                                                       ${PROJECT_SOURCE_DIR}/tests)
     set_target_properties(${name}_replay PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/fuzz)
@@ -36,10 +40,11 @@ function(sh_fuzz_target name)
     set_tests_properties(fuzz_replay_${name} PROPERTIES LABELS "fuzz")
 
     if(SSEHUB_BUILD_FUZZ)
-        add_executable(${name} ${PROJECT_SOURCE_DIR}/fuzz/${name}.c ${SH_FUZZ_SUPPORT})
+        add_executable(${name} ${PROJECT_SOURCE_DIR}/fuzz/${name}.c ${SH_FUZZ_SUPPORT}
+                               ${F_SOURCES})
         target_compile_options(${name} PRIVATE -fsanitize=fuzzer)
         target_link_options(${name} PRIVATE -fsanitize=fuzzer)
-        target_link_libraries(${name} PRIVATE sh_core_fuzz)
+        target_link_libraries(${name} PRIVATE sh_core_fuzz ${F_LIBS})
         target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/src
                                                    ${PROJECT_SOURCE_DIR}/tests)
         set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/fuzz)

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Writes the hand-made seed inputs of fuzz/corpus/fuzz_sse_parse/ and
-# fuzz/corpus/fuzz_sse_roundtrip/ (named seed-*; files merged in by the fuzzer have hash
-# names and are left alone). Run it from anywhere; rerunning it rewrites the same files.
+# Writes the hand-made seed inputs of fuzz/corpus/fuzz_sse_parse/,
+# fuzz/corpus/fuzz_sse_roundtrip/ and fuzz/corpus/fuzz_pubreq/ (named seed-*; files merged
+# in by the fuzzer have hash names and are left alone). Run it from anywhere; rerunning it rewrites the same files.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
 parse=$here/corpus/fuzz_sse_parse
 rt=$here/corpus/fuzz_sse_roundtrip
-mkdir -p "$parse" "$rt"
+pubreq=$here/corpus/fuzz_pubreq
+mkdir -p "$parse" "$rt" "$pubreq"
 
 # p NAME BYTES: a parse seed; BYTES uses printf %b escapes (\n, \r, \0, \xHH).
 p() {
@@ -188,5 +189,56 @@ r long-data 0 132 '' '' "$(rep 300 'line\n')" - ''
 r long-cr 0 132 '' '' "$(rep 200 '\r')" - ''
 r long-id 0 5 "$(rep 255 i)" '' 'x' - ''
 
+# ---- fuzz_pubreq: a head byte (bit 0: 0 form, 1 JSON; bits 1-3 index the max_topics
+# table {1, 2, 3, 4, 8, 16, 100, SIZE_MAX}), then the body. \x0c is a form with 100 topics
+# allowed, \x0d JSON with 100, \x02 / \x03 form / JSON with 2.
+
+# q NAME HEAD BODY: a pubreq seed; HEAD is a %b escape, BODY is written as is (so JSON
+# escapes such as \u00e9 stay literal).
+q() {
+    {
+        printf '%b' "$2"
+        printf '%s' "$3"
+    } >"$pubreq/seed-$1"
+}
+
+q form-all '\x0c' 'topic=https%3A%2F%2Fexample.com%2Fbooks%2F1&data=hello&id=urn%3Auuid%3A1&type=update&retry=3000&private=on'
+q form-topics '\x0c' 'topic=a&data=x&topic=b&topic=c'
+q form-plus '\x0c' 'topic=a+b&data=x+%2B+y'
+q form-bad-escapes '\x0c' 'topic=t%&data=%zz%4%&id=%G0'
+q form-nul-crlf '\x0c' 'topic=t&data=a%00b%0D%0Ac%0Dd&id=%00&type=a%0A'
+q form-empty-pairs '\x0c' '&&topic=t&&=&x&data&'
+q form-no-eq '\x0c' 'topic&data'
+q form-retry '\x0c' 'topic=t&retry=9007199254740991&retry=1'
+q form-retry-bad '\x0c' 'topic=t&retry=9007199254740992'
+q form-private '\x0c' 'topic=t&private=false&private=on'
+q form-private-bad '\x0c' 'topic=t&private=yes'
+q form-earliest '\x0c' 'topic=t&id=earliest'
+q form-id-long '\x0c' "topic=t&id=$(rep 257 i)"
+q form-utf8 '\x0c' 'topic=%C3%A9&data=%F0%9F%98%80&id=%E2%82%AC&type=%c3%a9'
+q form-utf8-bad '\x0c' 'topic=t&data=%ED%A0%80'
+q form-encoded-names '\x0c' '%74opic=t&d%61ta=x&top%69c=u'
+q form-too-many '\x02' 'topic=a&topic=b&topic=c'
+q form-missing '\x0e' 'data=x&topics=y'
+q json-all '\x0d' '{"topic":"https://example.com/books/1","data":"hello","id":"1","type":"update","retry":3000,"private":true}'
+q json-array '\x0d' '{"topic":["a","b","c"],"data":{"k":[1,2.5,null,true,-0,1E2]}}'
+q json-data-number '\x0d' '{"topic":"t","data":0.1}'
+q json-data-ws '\x0d' ' { "topic" : "t" , "data" : [ 1 , { "a" : " b " } ] } '
+q json-escapes '\x0d' '{"topic":"\u00e9/","d\u0061ta":"\ud83d\ude00\n","type":"\t"}'
+q json-nul '\x0d' '{"topic":"t","data":"a\u0000b","id":"\u0000"}'
+q json-dup '\x0d' '{"topic":"a","topic":"b"}'
+q json-wrong-types '\x0d' '{"topic":1,"id":2,"type":[],"retry":"5","private":1}'
+q json-retry '\x0d' '{"topic":"t","retry":9007199254740992}'
+q json-not-object '\x0d' '[{"topic":"t"}]'
+q json-invalid '\x0d' '{"topic":"t",}'
+q json-nested '\x0d' '{"topic":"t","data":[[[[[[[[{"data":[]}]]]]]]]]}'
+q json-deep '\x0d' "$(rep 3000 '[')"
+q json-null '\x0d' '{"topic":"t","data":null,"id":null,"type":null,"retry":null,"private":null}'
+q json-empty-array '\x0d' '{"topic":[]}'
+q json-too-many '\x03' '{"topic":["a","b","c"]}'
+q json-earliest '\x0f' '{"topic":"t","id":"earliest"}'
+q json-key-escapes '\x0d' '{"\b\f\n\r\t\/\\\"":0,"topic":"t","dat\u0061":{"x":1}}'
+
 echo "parse seeds: $(find "$parse" -name 'seed-*' | wc -l)," \
-    "roundtrip seeds: $(find "$rt" -name 'seed-*' | wc -l)"
+    "roundtrip seeds: $(find "$rt" -name 'seed-*' | wc -l)," \
+    "pubreq seeds: $(find "$pubreq" -name 'seed-*' | wc -l)"

@@ -22,7 +22,7 @@
 #define SH_LINGER_MS    2000         /* after a final response: wait for the peer's FIN */
 #define SH_HNAME_MAX    256
 
-enum { H_NONE = 0, H_CTYPE, H_LAST_EVENT_ID, H_ORIGIN, H_EXPECT };
+enum { H_NONE = 0, H_CTYPE, H_LAST_EVENT_ID, H_ORIGIN, H_EXPECT, H_HOST };
 
 static int on_message_begin(llhttp_t *p);
 static int on_url(llhttp_t *p, const char *at, size_t len);
@@ -418,6 +418,8 @@ void sh_conn_respond(sh_conn_t *c, int status, const char *content_type, const c
         sh_buf_append_str(&b, extra_headers);
     if (!c->keep_alive)
         sh_buf_append_str(&b, "Connection: close\r\n");
+    else if (c->parser.http_major == 1 && c->parser.http_minor == 0)
+        sh_buf_append_str(&b, "Connection: keep-alive\r\n");
     sh_buf_append_str(&b, "\r\n");
     if (llhttp_get_method(&c->parser) == HTTP_HEAD)
         body_len = 0; /* a HEAD response has the length of the GET one, and no body */
@@ -488,6 +490,7 @@ static int on_message_begin(llhttp_t *p)
     sh_buf_reset(&r->body);
     r->header_bytes = 0;
     r->has_last_event_id = 0;
+    r->has_host = 0;
     r->expect_continue = 0;
     r->in_value = H_NONE;
     r->too_large = 0;
@@ -542,6 +545,8 @@ static int on_header_field_complete(llhttp_t *p)
         sh_buf_reset(&r->origin);
     } else if (name_is(&r->hname, "expect")) {
         r->in_value = H_EXPECT;
+    } else if (name_is(&r->hname, "host")) {
+        r->has_host++;
     }
     sh_buf_reset(&r->hname);
     return 0;
@@ -659,6 +664,26 @@ static void route(sh_conn_t *c)
     const sh_config_t *cfg = c->w->srv->cfg;
     const char *url = c->req.url.base;
     size_t url_len = c->req.url.len;
+
+    /* RFC 9112 §3.2: HTTP/1.1 requests carry exactly one Host; the target may be in
+     * absolute form (http://host/path), which servers must accept. */
+    if ((c->parser.http_major == 1 && c->parser.http_minor >= 1 && c->req.has_host != 1)) {
+        respond_text(c, 400, NULL, "missing or repeated Host header\n");
+        return;
+    }
+    if (url_len > 7 &&
+        (strncasecmp(url, "http://", 7) == 0 || strncasecmp(url, "https://", 8) == 0)) {
+        const char *host = (const char *)memchr(url, ':', url_len) + 3;
+        const char *slash = memchr(host, '/', url_len - (size_t)(host - url));
+
+        if (slash == NULL) {
+            url = "/";
+            url_len = 1;
+        } else {
+            url_len -= (size_t)(slash - url);
+            url = slash;
+        }
+    }
     const char *q = url_len ? memchr(url, '?', url_len) : NULL;
     size_t path_len = q ? (size_t)(q - url) : url_len;
     const char *query = q ? q + 1 : "";

@@ -11,6 +11,7 @@
 
 #include "base/alloc.h"
 #include "server/log.h"
+#include "server/pubreq.h"
 #include "server/server.h"
 #include "ssehub/ssehub.h"
 
@@ -48,6 +49,7 @@ int main(int argc, char **argv)
         return rc == 1 ? 0 : 2;
     }
     signal(SIGPIPE, SIG_IGN);
+    sh_pubreq_global_init(); /* jansson's allocations, before any thread starts */
     sh_log_set_level(cfg.log_level);
     if (cfg.access_log != NULL && (rc = sh_access_log_open(cfg.access_log)) != 0) {
         fprintf(stderr, "ssehub: --access-log: cannot open '%s': %s\n", cfg.access_log,

@@ -114,6 +114,7 @@ typedef struct sh_req_s {
     sh_buf_t body;
     size_t header_bytes;
     int has_last_event_id;
+    int has_host; /* Host headers seen */
     int expect_continue;
     int in_value;  /* the last header callback was a value */
     int too_large; /* the headers passed --max-header */

@@ -17,8 +17,6 @@
 #include <cmocka.h>
 
 #include "ssehub/ssehub.h"
-#include "base/buf.h"
-#include "base/json.h"
 #include "base/str.h"
 #include "proto/form.h"
 #include "server/pubreq.h"
@@ -865,40 +863,35 @@ static void form_body(sh_test_text_t *t, const fields_t *f)
     sh_test_text_str(t, "&data=ignored&id=ignored");
 }
 
-static void json_str(sh_buf_t *b, const sh_test_text_t *s)
-{
-    assert_int_equal(sh_json_append_string(b, s->s != NULL ? s->s : "", s->len), 0);
-}
-
-/* Builds the JSON body for |f|. */
-static void json_body(sh_buf_t *b, const fields_t *f)
+/* Builds the JSON body for |f|; sh_test_text_json() writes the string literals. */
+static void json_body(sh_test_text_t *t, const fields_t *f)
 {
     char num[24];
     size_t i;
 
-    assert_int_equal(sh_buf_append_str(b, "{\"data\":"), 0);
-    json_str(b, &f->data);
-    assert_int_equal(sh_buf_append_str(b, ", \"topic\" : "), 0);
+    sh_test_text_str(t, "{\"data\":");
+    sh_test_text_json(t, sh_test_text_cstr(&f->data), f->data.len);
+    sh_test_text_str(t, ", \"topic\" : ");
     if (f->ntopics == 1 && sh_test_rng_below(2)) {
-        json_str(b, &f->topics[0]);
+        sh_test_text_json(t, sh_test_text_cstr(&f->topics[0]), f->topics[0].len);
     } else {
-        assert_int_equal(sh_buf_append_str(b, "["), 0);
+        sh_test_text_str(t, "[");
         for (i = 0; i < f->ntopics; i++) {
             if (i != 0)
-                assert_int_equal(sh_buf_append_str(b, ","), 0);
-            json_str(b, &f->topics[i]);
+                sh_test_text_str(t, ",");
+            sh_test_text_json(t, sh_test_text_cstr(&f->topics[i]), f->topics[i].len);
         }
-        assert_int_equal(sh_buf_append_str(b, "]"), 0);
+        sh_test_text_str(t, "]");
     }
-    assert_int_equal(sh_buf_append_str(b, ",\"id\":"), 0);
-    json_str(b, &f->id);
-    assert_int_equal(sh_buf_append_str(b, ",\"type\":"), 0);
-    json_str(b, &f->type);
+    sh_test_text_str(t, ",\"id\":");
+    sh_test_text_json(t, sh_test_text_cstr(&f->id), f->id.len);
+    sh_test_text_str(t, ",\"type\":");
+    sh_test_text_json(t, sh_test_text_cstr(&f->type), f->type.len);
     if (f->has_retry) {
-        assert_int_equal(sh_buf_append_str(b, ",\"retry\":"), 0);
-        assert_int_equal(sh_buf_append(b, num, sh_fmt_u64(num, f->retry)), 0);
+        sh_test_text_str(t, ",\"retry\":");
+        sh_test_text_put(t, num, sh_fmt_u64(num, f->retry));
     }
-    assert_int_equal(sh_buf_append_str(b, f->is_private ? ",\"private\":true}" : "}"), 0);
+    sh_test_text_str(t, f->is_private ? ",\"private\":true}" : "}");
 }
 
 static void assert_fields(const sh_pubreq_t *r, const fields_t *f)
@@ -938,8 +931,7 @@ static void test_pubreq_roundtrip_random(void **state)
     sh_test_rng_seed(20240611);
     for (k = 0; k < 2000; k++) {
         fields_t f = {0};
-        sh_test_text_t form = {0};
-        sh_buf_t json;
+        sh_test_text_t form = {0}, json = {0};
 
         f.ntopics = 1 + sh_test_rng_below(4);
         for (i = 0; i < f.ntopics; i++) {
@@ -958,12 +950,11 @@ static void test_pubreq_roundtrip_random(void **state)
         assert_fields(&r, &f);
         sh_pubreq_dispose(&r);
 
-        sh_buf_init(&json, SIZE_MAX);
         json_body(&json, &f);
-        parse_ok(&r, SH_PUBREQ_JSON, json.base, json.len, 4);
+        parse_ok(&r, SH_PUBREQ_JSON, json.s, json.len, 4);
         assert_fields(&r, &f);
         sh_pubreq_dispose(&r);
-        sh_buf_dispose(&json);
+        sh_test_text_free(&json);
 
         sh_test_text_free(&form);
         fields_free(&f);
