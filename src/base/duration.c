@@ -22,18 +22,47 @@ static int is_unit(const char *s, size_t len, const char *lit)
     return len == strlen(lit) && memcmp(s, lit, len) == 0;
 }
 
+typedef struct unit_s {
+    const char *name;
+    uint64_t factor;
+} unit_t;
+
+/*
+ * Parses the digits (the first |n| bytes) times the factor of the unit that follows them,
+ * which must be one of |units|. The result must not exceed |max|.
+ */
+static int parse_scaled(const char *s, size_t len, size_t n, const unit_t *units, size_t nunits,
+                        uint64_t max, uint64_t *out)
+{
+    uint64_t v, factor = 0;
+    size_t i;
+    int rc;
+
+    for (i = 0; i < nunits; i++) {
+        if (is_unit(s + n, len - n, units[i].name))
+            factor = units[i].factor;
+    }
+    /* A bad unit is reported as such even when the digits would also overflow. */
+    if (factor == 0)
+        return SSEHUB_EINVAL;
+    rc = sh_parse_u64(s, n, &v);
+    if (rc < 0)
+        return rc;
+    if (v > max / factor)
+        return SSEHUB_E2BIG;
+    *out = v * factor;
+    return 0;
+}
+
 /*
  * Splits |s| into digits and a unit, parses the digits and multiplies by the unit's factor.
  * Units are case-sensitive: "m" is minutes, and "M" is not a duration unit at all.
  */
 int sh_parse_duration_ms(const char *s, size_t len, int64_t *ms)
 {
-    static const struct {
-        const char *name;
-        uint64_t factor;
-    } units[] = {{"ms", 1}, {"s", 1000}, {"m", 60 * 1000}, {"h", 60 * 60 * 1000}};
+    static const unit_t units[] = {{"ms", 1}, {"s", 1000}, {"m", 60 * 1000}, {"h", 60 * 60 * 1000}};
     size_t n = digits_len(s, len);
-    uint64_t v, factor = 0;
+    uint64_t v;
     size_t i;
     int rc;
 
@@ -48,29 +77,16 @@ int sh_parse_duration_ms(const char *s, size_t len, int64_t *ms)
         *ms = 0;
         return 0;
     }
-    for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-        if (is_unit(s + n, len - n, units[i].name))
-            factor = units[i].factor;
-    }
-    /* A bad unit is reported as such even when the digits would also overflow. */
-    if (factor == 0)
-        return SSEHUB_EINVAL;
-    rc = sh_parse_u64(s, n, &v);
-    if (rc < 0)
-        return rc;
-    if (v > (uint64_t)INT64_MAX / factor)
-        return SSEHUB_E2BIG;
-    *ms = (int64_t)(v * factor);
-    return 0;
+    rc = parse_scaled(s, len, n, units, sizeof(units) / sizeof(units[0]), (uint64_t)INT64_MAX, &v);
+    if (rc == 0)
+        *ms = (int64_t)v;
+    return rc;
 }
 
 /* As sh_parse_duration_ms(), with powers of 1024 and no unit meaning bytes. */
 int sh_parse_size(const char *s, size_t len, uint64_t *bytes)
 {
-    static const struct {
-        const char *name;
-        uint64_t factor;
-    } units[] = {
+    static const unit_t units[] = {
         {"", 1},
         {"B", 1},
         {"k", 1024},
@@ -82,24 +98,8 @@ int sh_parse_size(const char *s, size_t len, uint64_t *bytes)
         {"GiB", 1024 * 1024 * 1024},
     };
     size_t n = digits_len(s, len);
-    uint64_t v, factor = 0;
-    size_t i;
-    int rc;
 
     if (n == 0)
         return SSEHUB_EINVAL;
-    for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-        if (is_unit(s + n, len - n, units[i].name))
-            factor = units[i].factor;
-    }
-    /* A bad unit is reported as such even when the digits would also overflow. */
-    if (factor == 0)
-        return SSEHUB_EINVAL;
-    rc = sh_parse_u64(s, n, &v);
-    if (rc < 0)
-        return rc;
-    if (v > UINT64_MAX / factor)
-        return SSEHUB_E2BIG;
-    *bytes = v * factor;
-    return 0;
+    return parse_scaled(s, len, n, units, sizeof(units) / sizeof(units[0]), UINT64_MAX, bytes);
 }

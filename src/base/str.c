@@ -38,3 +38,14 @@ size_t sh_fmt_u64(char *dst, uint64_t v)
         dst[i] = tmp[n - 1 - i];
     return n;
 }
+
+int sh_hex_digit(unsigned char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}

@@ -16,4 +16,7 @@ int sh_parse_u64(const char *s, size_t len, uint64_t *out);
 /** Writes |v| in decimal into |dst| (at least 20 bytes), no NUL. Returns the digit count. */
 size_t sh_fmt_u64(char *dst, uint64_t v);
 
+/** The value of the hex digit |c| (either case), or -1. */
+int sh_hex_digit(unsigned char c);
+
 #endif /* SH_BASE_STR_H */

@@ -2,6 +2,7 @@
 /* application/x-www-form-urlencoded parsing (the WHATWG URL Standard's urlencoded parser). */
 #include <string.h>
 
+#include "base/str.h"
 #include "proto/form.h"
 
 void sh_form_iter_init(sh_form_iter_t *it, const char *s, size_t len)
@@ -47,18 +48,6 @@ int sh_form_next(sh_form_iter_t *it, const char **name, size_t *name_len, const 
     return 1;
 }
 
-/* The value of hex digit |c|, or -1. */
-static int hex_value(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /*
  * Decodes the byte at |src[*i]| and advances |*i| past what it consumed: '+' is a space,
  * "%XX" one byte, and a '%' not followed by two hex digits stands for itself. One pass, so
@@ -75,8 +64,8 @@ static unsigned char decode_one(const char *src, size_t len, size_t *i)
         return ' ';
     if (c != '%' || len - *i < 2)
         return c;
-    hi = hex_value((unsigned char)src[*i]);
-    lo = hex_value((unsigned char)src[*i + 1]);
+    hi = sh_hex_digit((unsigned char)src[*i]);
+    lo = sh_hex_digit((unsigned char)src[*i + 1]);
     if (hi < 0 || lo < 0)
         return c;
     *i += 2;

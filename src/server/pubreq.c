@@ -410,18 +410,6 @@ static const char *skip_value(const char *p, const char *end)
     return p;
 }
 
-/* The value of hex digit |c|, or -1. */
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /*
  * Whether the JSON string literal between [p, end) (quotes excluded) decodes to the ASCII
  * |want|. Escapes are decoded; a \u escape beyond ASCII cannot match.
@@ -458,7 +446,7 @@ static bool key_is(const char *p, const char *end, const char *want)
                     return false;
                 c = 0;
                 for (i = 0; i < 4; i++) {
-                    h = hex_value(*p++);
+                    h = sh_hex_digit((unsigned char)*p++);
                     if (h < 0)
                         return false;
                     c = c * 16 + h;
