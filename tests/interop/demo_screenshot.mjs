@@ -25,19 +25,10 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import process from 'node:process';
+import { CHROMIUM_PATH, launchChromium } from './chromium.mjs';
 
 const WAIT_MS = 15_000; // each wait
 const RUN_BUDGET_MS = 120_000; // the whole run
-const CHROMIUM_ARGS = [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--disable-quic',
-    '--no-first-run',
-];
 
 const UPDATES = [
     { data: 'Hello from the demo page <b>not bold</b> & <script>alert(1)</script>', type: '' },
@@ -142,9 +133,9 @@ async function main() {
     try {
         hub = await startHub(bin);
         const origin = `http://127.0.0.1:${hub.port}`;
-        const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
+        const executablePath = CHROMIUM_PATH;
         browser = await step(`start Chromium at ${executablePath} (Debian package chromium)`, () =>
-            playwright.chromium.launch({ executablePath, headless: true, args: CHROMIUM_ARGS, timeout: 30_000 }));
+            launchChromium(playwright));
         const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
         page.setDefaultTimeout(WAIT_MS);
 

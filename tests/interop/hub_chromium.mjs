@@ -19,18 +19,9 @@ import process from 'node:process';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { expectEvents, fail, hubPath, publish, recorderLib, runSuite, streamUrl, waitFor } from './hublib.mjs';
+import { CHROMIUM_PATH, launchChromium } from './chromium.mjs';
 
 const SCRIPT = 'hub_chromium.mjs';
-const CHROMIUM_ARGS = [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--disable-quic',
-    '--no-first-run',
-];
 
 // 7 (Chromium only). A page on the plain hub's origin subscribes to the other hub: the
 // hub's CORS headers (default --cors-origin *) must let the browser read the stream.
@@ -58,11 +49,11 @@ async function main() {
         console.error(`${SCRIPT}: cannot load playwright-core (run "npm ci" in tests/interop): ${e.message}`);
         process.exit(1);
     }
-    const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
+    const executablePath = CHROMIUM_PATH;
     let browser;
     try {
         // playwright-core gives the browser a fresh temporary --user-data-dir, removed at close.
-        browser = await playwright.chromium.launch({ executablePath, headless: true, args: CHROMIUM_ARGS, timeout: 30_000 });
+        browser = await launchChromium(playwright);
     } catch (e) {
         console.error(`${SCRIPT}: cannot start Chromium at ${executablePath} (Debian package chromium): ${e.message}`);
         process.exit(1);

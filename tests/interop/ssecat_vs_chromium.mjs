@@ -47,21 +47,12 @@ import http from 'node:http';
 import path from 'node:path';
 import process from 'node:process';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { CHROMIUM_PATH, launchChromium } from './chromium.mjs';
 
 const RUN_BUDGET_MS = Number(process.env.SSEHUB_INTEROP_BUDGET_MS || 110_000); // the whole run
 const CASE_TIMEOUT_MS = Number(process.env.SSEHUB_INTEROP_CASE_TIMEOUT_MS || 10_000); // one case in the browser
 const SSECAT_TIMEOUT_MS = 10_000; // one ssecat run
 const CHUNK_GAP_MS = 40; // between the writes of a chunked case
-const CHROMIUM_ARGS = [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--disable-quic',
-    '--no-first-run',
-];
 
 function usage(msg) {
     if (msg) process.stderr.write(`ssecat_vs_chromium: ${msg}\n`);
@@ -572,11 +563,11 @@ async function main() {
     }
     const { server, hits, port } = await startServer(cases);
     const origin = `http://127.0.0.1:${port}`;
-    const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
+    const executablePath = CHROMIUM_PATH;
     let browser;
     try {
         // playwright-core gives the browser a fresh temporary --user-data-dir, removed at close.
-        browser = await playwright.chromium.launch({ executablePath, headless: true, args: CHROMIUM_ARGS, timeout: 30_000 });
+        browser = await launchChromium(playwright);
     } catch (e) {
         server.close();
         console.error(`ssecat_vs_chromium: cannot start Chromium at ${executablePath} (Debian package chromium): ${e.message}`);
