@@ -1057,6 +1057,34 @@ async def t_heartbeat(ctx):
         check(not s.events and not s.eof, "heartbeats made events or closed the stream")
 
 
+# ---- 10b. the access log
+
+@case("access-log")
+async def t_access_log(ctx):
+    import tempfile
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "access.log")
+        async with ctx.hub("--access-log", path) as hub:
+            s = await ctx.stream(hub, topics=["al"])
+            c = await ctx.conn(hub)
+            r = await publish1(c, "al", "x")
+            check(r.status == 200, "publish: %r" % r)
+            c.send(b"GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n")
+            await c.drain()
+            r = await c.read_response(5)
+            check(r.status == 404, "GET /nowhere: %r" % r)
+            await s.wait_events(1, 5)
+        with open(path, encoding="utf-8") as f:
+            lines = f.read().splitlines()
+    want = [("GET", "/.well-known/mercure?topic=al", "200"),
+            ("POST", "/.well-known/mercure", "200"),
+            ("GET", "/nowhere", "404")]
+    for method, target, status in want:
+        pat = re.compile(r'^\S+ 127\.0\.0\.1:\d+ "%s %s" %s \d+$' % (method, re.escape(target), status))
+        check(any(pat.match(l) for l in lines),
+              "no access-log line for %s %s %s in %r" % (method, target, status, lines))
+
+
 # ---- 11. endpoints
 
 def metric_names_from_source():
