@@ -8,6 +8,9 @@
  * and the index, its reference let go) when the last ring pops it. The history also keeps
  * a reference to the newest event appended, retained or not, for the Last-Event-ID header.
  *
+ * The byte bound (max_bytes) counts every retained event's frame, strings and bookkeeping;
+ * past it the oldest events go first, whatever their topic.
+ *
  * Every ring is in seq order, and so is the list. A node's age is measured from its |t|,
  * the event's time raised to the previous node's: times then never decrease along the
  * list even if the caller's clock stepped back, so the expired events are always a
@@ -33,6 +36,7 @@ typedef struct htopic_s htopic_t;
 struct hnode_s {
     sh_event_t *ev;       /* the history's reference */
     int64_t t;            /* the time the age bound is measured from (see above) */
+    size_t cost;          /* node_cost(): counted against the byte bound */
     size_t nrings;        /* rings holding this node */
     hnode_t *prev, *next; /* the list of retained events, oldest first */
 };
@@ -55,6 +59,8 @@ struct sh_history_s {
     hnode_t *oldest;    /* the list of retained events */
     hnode_t *newest;
     size_t count;      /* nodes in the list */
+    size_t max_bytes;  /* bound on |bytes|; 0: none */
+    size_t bytes;      /* node_cost() of the retained events */
     uint64_t next_seq; /* seq of the next append */
     sh_event_t *last;  /* the newest event appended (referenced), or NULL */
 };
@@ -192,6 +198,7 @@ static void node_release(sh_history_t *h, hnode_t *node)
     else
         h->newest = node->prev;
     h->count--;
+    h->bytes -= node->cost;
     sh_event_unref(node->ev);
     sh_free(node);
 }
@@ -205,39 +212,64 @@ static int node_expired(const sh_history_t *h, const hnode_t *node, int64_t now_
 }
 
 /*
- * Releases the expired prefix of the list. Each expired node is the oldest retained
- * event, so it sits at the head of every ring that holds it. A topic whose ring empties
- * is freed, or, when |emptied| is not NULL, put on that list for the caller to free later
- * (an append in progress may be about to refill it). Returns how many were released.
+ * Releases the oldest retained event. It sits at the head of every ring that holds it. A
+ * topic whose ring empties is freed, or, when |emptied| is not NULL, put on that list for
+ * the caller to free later (an append in progress may be about to refill it).
  */
+static void release_oldest(sh_history_t *h, htopic_t **emptied)
+{
+    hnode_t *node = h->oldest;
+    const sh_event_t *ev = node->ev;
+    size_t i;
+
+    for (i = 0; i < ev->ntopics && node->nrings > 0; i++) {
+        htopic_t *t = topic_get(h, ev->topics[i].ptr, ev->topics[i].len);
+        /* A topic listed twice was popped already, or the count bound evicted it. */
+        if (t == NULL || t->n == 0 || ring_at(t, 0) != node)
+            continue;
+        (void)ring_pop(t);
+        node->nrings--;
+        if (t->n > 0)
+            continue;
+        if (emptied != NULL) {
+            t->tmp = *emptied;
+            *emptied = t;
+        } else {
+            topic_free(h, t);
+        }
+    }
+    node_release(h, node);
+}
+
+/* Releases the expired prefix of the list. Returns how many were released. */
 static size_t expire(sh_history_t *h, int64_t now_ms, htopic_t **emptied)
 {
-    size_t released = 0, i;
+    size_t released = 0;
 
     while (h->oldest != NULL && node_expired(h, h->oldest, now_ms)) {
-        hnode_t *node = h->oldest;
-        const sh_event_t *ev = node->ev;
-
-        for (i = 0; i < ev->ntopics && node->nrings > 0; i++) {
-            htopic_t *t = topic_get(h, ev->topics[i].ptr, ev->topics[i].len);
-            /* A topic listed twice was popped already, or the count bound evicted it. */
-            if (t == NULL || t->n == 0 || ring_at(t, 0) != node)
-                continue;
-            (void)ring_pop(t);
-            node->nrings--;
-            if (t->n > 0)
-                continue;
-            if (emptied != NULL) {
-                t->tmp = *emptied;
-                *emptied = t;
-            } else {
-                topic_free(h, t);
-            }
-        }
-        node_release(h, node);
+        release_oldest(h, emptied);
         released++;
     }
     return released;
+}
+
+/* Releases the oldest events while the history holds more than its byte bound (never
+ * |keep|, the event just appended). */
+static void shrink(sh_history_t *h, const hnode_t *keep, htopic_t **emptied)
+{
+    while (h->max_bytes > 0 && h->bytes > h->max_bytes && h->oldest != NULL && h->oldest != keep)
+        release_oldest(h, emptied);
+}
+
+/* What a retained event costs, for the byte bound: its frame, strings and bookkeeping. */
+static size_t node_cost(const sh_event_t *ev)
+{
+    size_t cost = sizeof(hnode_t) + sizeof(sh_event_t) + ssehub_rcbuf_len(ev->wire) + ev->id.len;
+    size_t i;
+
+    for (i = 0; i < ev->ntopics; i++)
+        cost += ev->topics[i].len + sizeof(sh_str_t) + sizeof(hnode_t *);
+    return cost;
 }
 
 /* ---- the API ------------------------------------------------------------------------ */
@@ -252,6 +284,7 @@ int sh_history_new(const sh_history_config_t *cfg, uint64_t first_seq, sh_histor
         return SSEHUB_ENOMEM;
     h->max_per_topic = cfg->max_per_topic;
     h->max_age_ms = cfg->max_age_ms > 0 ? cfg->max_age_ms : 0;
+    h->max_bytes = cfg->max_bytes;
     sh_map_init(&h->topics);
     sh_map_init(&h->ids);
     h->next_seq = first_seq + 1;
@@ -371,6 +404,8 @@ int sh_history_append(sh_history_t *h, sh_event_t *ev, int64_t now_ms)
     if (h->newest != NULL && h->newest->t > node->t)
         node->t = h->newest->t;
     node->nrings = 0;
+    node->cost = node_cost(ev);
+    h->bytes += node->cost;
     node->next = NULL;
     node->prev = h->newest;
     if (h->newest != NULL)
@@ -394,6 +429,7 @@ int sh_history_append(sh_history_t *h, sh_event_t *ev, int64_t now_ms)
         ring_push(t, node);
         node->nrings++;
     }
+    shrink(h, node, &emptied);
     while (emptied != NULL) {
         t = emptied;
         emptied = t->tmp;

@@ -4,6 +4,8 @@
  * topic has a ring bounded by |max_per_topic| events; events older than |max_age_ms| are
  * dropped. An event published to several topics sits in each of their rings and is
  * released when the last ring lets it go. An index by id finds a client's Last-Event-ID.
+ * A byte bound over all topics (frames, strings and bookkeeping) evicts the oldest events
+ * first, so many topics cannot make the history grow without limit.
  *
  * Not thread-safe: the memory store wraps it in a mutex. No I/O and no clock: every call
  * that needs the time takes |now_ms| from the caller.
@@ -22,6 +24,7 @@ typedef struct sh_history_s sh_history_t;
 typedef struct sh_history_config_s {
     size_t max_per_topic; /* events kept per topic; 0 keeps none */
     int64_t max_age_ms;   /* and none older than this; 0: no age limit */
+    size_t max_bytes;     /* and about this many bytes in all (oldest first); 0: no limit */
 } sh_history_config_t;
 
 /** Returns 0 or SSEHUB_ENOMEM. The first sequence number handed out is |first_seq| + 1. */

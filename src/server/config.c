@@ -56,6 +56,7 @@ static const opt_t opts[] = {
     {"store", K_STORE, 0, 0, 0, NULL},
     {"history", K_U64, FIELD(history), 0, UINT64_MAX, NULL},
     {"history-age", K_DURATION, FIELD(history_age_ms), 0, INT64_MAX, NULL},
+    {"history-memory", K_SIZE, FIELD(history_memory), 64 * 1024, UINT64_MAX, "at least 64k"},
     {"heartbeat", K_DURATION, FIELD(heartbeat_ms), 0, INT64_MAX, NULL},
     {"retry", K_RETRY, 0, 0, INT64_MAX, NULL},
     {"cors-origin", K_ORIGIN, 0, 0, 0, NULL},
@@ -116,6 +117,7 @@ static const char *const usage_lines[] = {
     "  --store URI                event store; this version has: memory [memory]",
     "  --history N                events kept per topic; 0: none [1000]",
     "  --history-age DURATION     and none older than this; 0: no limit [24h]",
+    "  --history-memory BYTES     and this much for all topics, oldest out [256M]",
     "  --heartbeat DURATION       comment line interval; 0: off [15s]",
     "  --retry MS                 the retry: field opening each stream [unset]",
     "  --cors-origin ORIGIN       * or SCHEME://HOST[:PORT]; repeatable [*]",
@@ -202,6 +204,7 @@ int sh_config_defaults(sh_config_t *c)
     c->threads = cores < 1 ? 1 : cores > MAX_THREADS ? MAX_THREADS : (unsigned)cores;
     c->history = 1000;
     c->history_age_ms = 24 * 60 * 60 * 1000;
+    c->history_memory = 256ull * 1024 * 1024;
     c->heartbeat_ms = 15 * 1000;
     c->retry_ms = -1;
     c->max_connections = 100000;

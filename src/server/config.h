@@ -23,6 +23,7 @@ typedef struct sh_config_s {
     char *store;                        /* "memory", the default and the only store so far */
     uint64_t history;                   /* --history N: 1000 */
     int64_t history_age_ms;             /* --history-age: 24h; 0: no age limit */
+    uint64_t history_memory;            /* --history-memory: 256 MiB, all topics together */
     int64_t heartbeat_ms;               /* --heartbeat: 15s; 0 disables */
     int64_t retry_ms;                   /* --retry MS; -1 when unset */
     /* --cors-origin, repeatable; default "*". Origins are kept as browsers send them:

@@ -68,6 +68,7 @@ int main(int argc, char **argv)
     memcpy(ssehub_rcbuf_data(server.heartbeat), ":\n\n", 3);
     hcfg.max_per_topic = (size_t)cfg.history;
     hcfg.max_age_ms = cfg.history_age_ms;
+    hcfg.max_bytes = (size_t)cfg.history_memory;
     /* Hub-assigned ids are decimal sequence numbers. Seeded from the clock in
      * microseconds, so ids stay unique and increasing across restarts of a memory hub. */
     rc = sh_store_new_memory(&hcfg, (uint64_t)sh_wall_ms() * 1000, sh_server_sink(&server, &sink),

@@ -93,6 +93,7 @@ static void assert_defaults(const sh_config_t *c)
     assert_string_equal(c->store, "memory");
     assert_int_equal(c->history, 1000);
     assert_int_equal(c->history_age_ms, 24 * 3600 * 1000);
+    assert_int_equal(c->history_memory, 256ull * 1024 * 1024);
     assert_int_equal(c->heartbeat_ms, 15000);
     assert_int_equal(c->retry_ms, -1);
     assert_int_equal(c->ncors_origins, 1);
@@ -165,6 +166,8 @@ static const flag_case_t flag_cases[] = {
     {"history", "SSEHUB_HISTORY", "5000", T_U64, F(history), 5000, NULL},
     {"history-age", "SSEHUB_HISTORY_AGE", "1h", T_I64, F(history_age_ms), 3600000, NULL},
     {"history-age", "SSEHUB_HISTORY_AGE", "0", T_I64, F(history_age_ms), 0, NULL},
+    {"history-memory", "SSEHUB_HISTORY_MEMORY", "64MiB", T_U64, F(history_memory), 64ull << 20,
+     NULL},
     {"heartbeat", "SSEHUB_HEARTBEAT", "250ms", T_I64, F(heartbeat_ms), 250, NULL},
     {"heartbeat", "SSEHUB_HEARTBEAT", "0", T_I64, F(heartbeat_ms), 0, NULL},
     {"retry", "SSEHUB_RETRY", "3000", T_I64, F(retry_ms), 3000, NULL},
@@ -650,29 +653,18 @@ static void test_config_too_many_items(void **state)
 
 /* The flags this version implements: --help must mention each one. */
 static const char *const implemented[] = {
-    "--listen",
-    "--threads",
-    "--store",
-    "--history",
-    "--history-age",
-    "--heartbeat",
-    "--retry",
-    "--cors-origin",
-    "--max-connections",
-    "--max-body",
-    "--max-topics",
-    "--max-header",
-    "--header-timeout",
-    "--write-timeout",
-    "--max-lifetime",
-    "--send-buffer",
-    "--slow",
-    "--no-ui",
-    "--log-level",
-    "--access-log",
-    "--help",
-    "--version",
-    "-h,",
+    "--listen",        "--threads",
+    "--store",         "--history",
+    "--history-age",   "--history-memory",
+    "--heartbeat",     "--retry",
+    "--cors-origin",   "--max-connections",
+    "--max-body",      "--max-topics",
+    "--max-header",    "--header-timeout",
+    "--write-timeout", "--max-lifetime",
+    "--send-buffer",   "--slow",
+    "--no-ui",         "--log-level",
+    "--access-log",    "--help",
+    "--version",       "-h,",
 };
 
 /* Asserts |text| is lines shorter than 80 columns (UTF-8 code points), each ending in LF. */

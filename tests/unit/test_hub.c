@@ -735,6 +735,7 @@ static sh_history_t *hist_new(size_t max_per_topic, int64_t max_age_ms, uint64_t
     sh_history_config_t cfg;
     sh_history_t *h = NULL;
 
+    memset(&cfg, 0, sizeof(cfg));
     cfg.max_per_topic = max_per_topic;
     cfg.max_age_ms = max_age_ms;
     assert_int_equal(sh_history_new(&cfg, first_seq, &h), 0);
@@ -838,6 +839,56 @@ static void test_hub_history_bound_by_count(void **state)
     }
     assert_int_equal(sh_failalloc_live(), 0);
     sh_test_restore_allocator();
+}
+
+/* The byte bound over all topics: the oldest events go first, whatever their topic; an
+ * event larger than the whole bound is still kept as the newest. */
+static void test_hub_history_bound_by_bytes(void **state)
+{
+    sh_history_config_t cfg;
+    sh_history_t *h = NULL;
+    sh_event_t *probe;
+    size_t one;
+
+    (void)state;
+    sh_failalloc_install();
+    probe = mkev("a", "p", 1, 0, 0);
+    /* What one event of this test costs: every test event has the same sizes. */
+    one = sizeof(sh_event_t) + ssehub_rcbuf_len(probe->wire) + 1;
+    sh_event_unref(probe);
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.max_per_topic = 100;
+    cfg.max_bytes = 3 * one + 3 * 100; /* room for three events, not four */
+    assert_int_equal(sh_history_new(&cfg, 0, &h), 0);
+    fake_now = 0;
+    hist_add(h, "a", "1");
+    hist_add(h, "b", "2");
+    hist_add(h, "c", "3");
+    assert_int_equal(sh_history_count(h), 3);
+    check_replay(h, "*", 0, "earliest", "1 2 3", "earliest");
+    hist_add(h, "d", "4"); /* the oldest (topic a) goes, though a's ring has room */
+    assert_int_equal(sh_history_count(h), 3);
+    check_replay(h, "*", 0, "earliest", "2 3 4", "earliest");
+    check_replay(h, "a", 0, "earliest", "", "earliest");
+    assert_null(sh_history_find(h, "1", 1));
+    hist_add(h, "b,c", "5"); /* a two-topic event: 2 makes room for it */
+    check_replay(h, "c", 0, "earliest", "3 5", "earliest");
+    check_replay(h, "b", 0, "earliest", "5", "earliest");
+    check_replay(h, "b,c", 0, "earliest", "3 5", "earliest");
+    check_replay(h, "*", 0, "2", "3 4 5", "2"); /* "2" is evicted but decimal: seq 2 */
+    sh_history_free(h);
+
+    /* One event larger than the whole bound stays, alone. */
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.max_per_topic = 100;
+    cfg.max_bytes = 1;
+    assert_int_equal(sh_history_new(&cfg, 0, &h), 0);
+    hist_add(h, "a", "1");
+    hist_add(h, "a", "2");
+    assert_int_equal(sh_history_count(h), 1);
+    check_replay(h, "a", 0, "earliest", "2", "earliest");
+    sh_history_free(h);
+    assert_int_equal(sh_failalloc_live(), 0);
 }
 
 static void test_hub_history_bound_by_age(void **state)
@@ -1182,7 +1233,7 @@ static void history_state(sh_history_t *h, char *out, size_t cap)
 static void test_hub_history_append_oom(void **state)
 {
     sh_history_t *h;
-    sh_history_config_t cfg = {5, 0};
+    sh_history_config_t cfg = {5, 0, 0};
     char before[1024], after[1024];
     sh_event_t *ev;
     size_t live;
@@ -1879,6 +1930,7 @@ int main(void)
         cmocka_unit_test(test_hub_selectors_match),
         cmocka_unit_test(test_hub_history_bound_by_count),
         cmocka_unit_test(test_hub_history_bound_by_age),
+        cmocka_unit_test(test_hub_history_bound_by_bytes),
         cmocka_unit_test(test_hub_history_clock_steps_back),
         cmocka_unit_test(test_hub_history_multi_topic_eviction),
         cmocka_unit_test(test_hub_history_unique_ids_and_seq),
