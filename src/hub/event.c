@@ -10,6 +10,7 @@
 #include "ssehub/errno.h"
 #include "ssehub/sse.h"
 #include "base/alloc.h"
+#include "base/map.h"
 #include "hub/event.h"
 
 /* |*acc| += |n|; 0 on size_t overflow. */
@@ -90,6 +91,7 @@ int sh_event_new(const sh_event_init_t *init, sh_event_t **out)
     ev->topics = (sh_str_t *)(ev + 1);
     ev->ntopics = init->ntopics;
     ev->is_private = init->is_private != 0;
+    ev->topic_hash = sh_map_hash(init->topics[0].ptr, init->topics[0].len);
     p = (char *)(ev->topics + init->ntopics);
     p = put_str(p, &ev->id, init->id);
     for (i = 0; i < init->ntopics; i++)

@@ -6,6 +6,7 @@
 
 #include "ssehub/errno.h"
 #include "base/alloc.h"
+#include "base/map.h"
 #include "hub/sendq.h"
 
 #define RING_MIN 8
@@ -51,11 +52,18 @@ static int grow(sh_sendq_t *q)
 /* An empty frame has nothing to send: it is accepted and not queued. */
 int sh_sendq_push(sh_sendq_t *q, ssehub_rcbuf_t *buf, int counted)
 {
+    return sh_sendq_push_tagged(q, buf, counted ? SH_SENDQ_COUNTED : 0, 0);
+}
+
+int sh_sendq_push_tagged(sh_sendq_t *q, ssehub_rcbuf_t *buf, int flags, uint64_t tag)
+{
     size_t len = ssehub_rcbuf_len(buf);
+    int counted = (flags & SH_SENDQ_COUNTED) != 0;
     sh_sendq_entry_t *e;
     int rc;
 
-    if (counted && (q->counted > q->limit || len > q->limit - q->counted))
+    if (counted && !(flags & SH_SENDQ_FORCE) &&
+        (q->counted > q->limit || len > q->limit - q->counted))
         return SSEHUB_ENOBUFS;
     if (len == 0)
         return 0;
@@ -66,12 +74,58 @@ int sh_sendq_push(sh_sendq_t *q, ssehub_rcbuf_t *buf, int counted)
     }
     e = &q->ring[(q->head + q->n) & (q->cap_entries - 1)];
     e->buf = ssehub_rcbuf_ref(buf);
-    e->counted = counted != 0;
+    e->counted = counted;
+    e->tag = tag;
     q->n++;
     q->bytes += len;
     if (counted)
         q->counted += len;
     return 0;
+}
+
+/*
+ * Two passes. From the newest entry back, the first counted entry of each tag is kept and
+ * every older one with that tag is released (its slot's buf set to NULL); the first entry
+ * is never touched once partly written. Then the kept entries slide down in order. The
+ * map's keys are the tags in the ring slots, which do not move during the first pass.
+ */
+size_t sh_sendq_conflate(sh_sendq_t *q)
+{
+    size_t mask = q->cap_entries - 1, first = q->head_off > 0 ? 1 : 0, dropped = 0, i, w;
+    sh_map_t seen;
+
+    if (q->n < 2)
+        return 0;
+    sh_map_init(&seen);
+    for (i = q->n; i-- > first;) {
+        sh_sendq_entry_t *e = &q->ring[(q->head + i) & mask];
+        size_t len;
+
+        if (!e->counted || e->tag == 0)
+            continue;
+        if (sh_map_get(&seen, (const char *)&e->tag, sizeof(e->tag)) == NULL) {
+            if (sh_map_put(&seen, (const char *)&e->tag, sizeof(e->tag), e) != 0)
+                break; /* out of memory: conflate what was done so far */
+            continue;
+        }
+        len = ssehub_rcbuf_len(e->buf);
+        q->bytes -= len;
+        q->counted -= len;
+        ssehub_rcbuf_unref(e->buf);
+        e->buf = NULL;
+        dropped++;
+    }
+    sh_map_dispose(&seen);
+    if (dropped == 0)
+        return 0;
+    for (i = w = 0; i < q->n; i++) {
+        sh_sendq_entry_t *e = &q->ring[(q->head + i) & mask];
+
+        if (e->buf != NULL)
+            q->ring[(q->head + w++) & mask] = *e;
+    }
+    q->n = w;
+    return dropped;
 }
 
 size_t sh_sendq_iov(const sh_sendq_t *q, sh_iov_t *iov, size_t max)

@@ -11,6 +11,7 @@
 #define SH_HUB_SENDQ_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "ssehub/rcbuf.h"
 
@@ -22,6 +23,7 @@ typedef struct sh_iov_s {
 typedef struct sh_sendq_entry_s {
     ssehub_rcbuf_t *buf;
     int counted;
+    uint64_t tag; /* conflation key (the event's canonical topic); 0: none */
 } sh_sendq_entry_t;
 
 typedef struct sh_sendq_s {
@@ -44,6 +46,24 @@ void sh_sendq_dispose(sh_sendq_t *q);
  * limit, returns SSEHUB_ENOBUFS and queues nothing; SSEHUB_ENOMEM likewise.
  */
 int sh_sendq_push(sh_sendq_t *q, ssehub_rcbuf_t *buf, int counted);
+
+enum {
+    SH_SENDQ_COUNTED = 1, /* counted against the limit */
+    SH_SENDQ_FORCE = 2    /* counted, but queued even past the limit */
+};
+
+/**
+ * As sh_sendq_push(), with |flags| (SH_SENDQ_*) and a conflation |tag|: entries with the
+ * same non-zero tag are interchangeable but for their age (events of one topic).
+ */
+int sh_sendq_push_tagged(sh_sendq_t *q, ssehub_rcbuf_t *buf, int flags, uint64_t tag);
+
+/**
+ * Conflation (--slow conflate): of the counted, tagged entries not yet being written,
+ * keeps only the newest of each tag, in order; the others are released. Returns how many
+ * were dropped. Never allocates more than a temporary index; on ENOMEM it drops fewer.
+ */
+size_t sh_sendq_conflate(sh_sendq_t *q);
 
 /** Fills up to |max| iovecs with the unwritten bytes, oldest first. Returns how many. */
 size_t sh_sendq_iov(const sh_sendq_t *q, sh_iov_t *iov, size_t max);

@@ -130,8 +130,9 @@ static const char *const usage_lines[] = {
     "                             long is dropped [30s]",
     "  --max-lifetime DURATION    close each stream after this long; 0: off [0]",
     "  --send-buffer BYTES        per-subscriber queue cap, at least 4k [1M]",
-    "  --slow disconnect          what happens to a subscriber past its cap",
-    "                             (conflate comes later) [disconnect]",
+    "  --slow disconnect|conflate past its cap a subscriber is dropped (and",
+    "                             catches up from history) or skips to the",
+    "                             newest event of each topic [disconnect]",
     "  --no-ui                    do not serve the demo page at /",
     "  --log-level LEVEL          error, warn, info or debug [info]",
     "  --access-log FILE          one line per request; - is stderr [off]",
@@ -564,11 +565,11 @@ static int apply(parse_t *p, const opt_t *o, const char *v, int from_argv)
         return fail(p, "%s: '%s' is not a valid store (this version has: memory)", p->who,
                     show(p, v, strlen(v)));
     case K_SLOW:
-        if (strcmp(v, "disconnect") == 0)
+        if (strcmp(v, "disconnect") == 0 || strcmp(v, "conflate") == 0) {
+            p->c->slow_conflate = v[0] == 'c';
             return 0;
-        if (strcmp(v, "conflate") == 0)
-            return fail(p, "%s: conflate is not available in this version; use disconnect", p->who);
-        return fail(p, "%s: '%s' is not a valid mode (use disconnect)", p->who,
+        }
+        return fail(p, "%s: '%s' is not a valid mode (use disconnect or conflate)", p->who,
                     show(p, v, strlen(v)));
     case K_BOOL:
         b = 1;

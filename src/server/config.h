@@ -38,6 +38,7 @@ typedef struct sh_config_s {
     int64_t write_timeout_ms;  /* 30s */
     int64_t max_lifetime_ms;   /* 0: off */
     uint64_t send_buffer;      /* 1 MiB */
+    int slow_conflate;         /* --slow conflate (else disconnect) */
     int no_ui;                 /* --no-ui */
     sh_log_level_t log_level;  /* --log-level error|warn|info|debug: info */
     char *access_log;          /* --access-log FILE ("-" is stderr); NULL: off */

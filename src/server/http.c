@@ -354,7 +354,12 @@ static void on_write(uv_write_t *req, int status)
 
 int sh_conn_queue(sh_conn_t *c, ssehub_rcbuf_t *buf, int counted)
 {
-    int rc = sh_sendq_push(&c->out, buf, counted);
+    return sh_conn_queue_tagged(c, buf, counted ? SH_SENDQ_COUNTED : 0, 0);
+}
+
+int sh_conn_queue_tagged(sh_conn_t *c, ssehub_rcbuf_t *buf, int flags, uint64_t tag)
+{
+    int rc = sh_sendq_push_tagged(&c->out, buf, flags, tag);
 
     if (rc == 0 && !sh_list_linked(&c->dq))
         sh_list_push_back(&c->w->dirty, &c->dq);

@@ -46,6 +46,9 @@ void sh_metrics_handle(sh_conn_t *c)
     SUM(deliveries_total);
     metric(&b, "ssehub_deliveries_total", "counter",
            "Events queued to subscribers (live and replayed).", v);
+    SUM(conflated_total);
+    metric(&b, "ssehub_conflated_total", "counter",
+           "Queued events a slow subscriber skipped (--slow conflate).", v);
     SUM(bytes_sent_total);
     metric(&b, "ssehub_bytes_sent_total", "counter", "Bytes written to clients.", v);
     SUM(connections);

@@ -43,6 +43,7 @@ typedef struct sh_metrics_s {
     atomic_ullong subscriptions_total; /* streams ever opened */
     atomic_ullong publishes_total;
     atomic_ullong deliveries_total; /* events queued to a subscriber (live and replayed) */
+    atomic_ullong conflated_total;  /* queued events dropped by --slow conflate */
     atomic_ullong bytes_sent_total;
     atomic_ullong requests_total;
     atomic_ullong rejected_total; /* 503 at accept: too many connections */
@@ -163,6 +164,8 @@ void sh_conn_accept(sh_worker_t *w, uv_stream_t *server);
 void sh_conn_close(sh_conn_t *c, int reason);
 /* Queues |buf| (a new reference); |counted| against --send-buffer. Returns 0 or an error. */
 int sh_conn_queue(sh_conn_t *c, ssehub_rcbuf_t *buf, int counted);
+/* As sh_conn_queue() with sh_sendq_push_tagged()'s flags and conflation tag. */
+int sh_conn_queue_tagged(sh_conn_t *c, ssehub_rcbuf_t *buf, int flags, uint64_t tag);
 /* Writes what is queued (at once if the socket takes it). */
 void sh_conn_flush(sh_conn_t *c);
 /* A one-line plain-text response; |close| ends the connection after it. */

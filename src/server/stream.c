@@ -204,25 +204,50 @@ static void stream_end(sh_conn_t *c, int reason)
     sh_conn_flush(c);
 }
 
+typedef struct delivery_s {
+    size_t delivered;
+    size_t conflated;
+    int conflate; /* --slow conflate */
+} delivery_t;
+
+/* Past the send-buffer cap: --slow conflate keeps the newest queued event of each topic;
+ * disconnect (the default) drops the subscriber, who reconnects and catches up. */
+static int over_cap(sh_conn_t *c, sh_event_t *ev, delivery_t *d)
+{
+    int rc;
+
+    if (d->conflate) {
+        rc = sh_conn_queue_tagged(c, ev->wire, SH_SENDQ_COUNTED | SH_SENDQ_FORCE, ev->topic_hash);
+        if (rc != 0)
+            return rc;
+        d->conflated += sh_sendq_conflate(&c->out);
+        /* Still over: the newest event of each topic alone is more than the cap. */
+        return c->out.counted > c->out.limit && c->out.n > 1 ? SSEHUB_ENOBUFS : 0;
+    }
+    /* A frame larger than the whole cap is let through when nothing else is waiting. */
+    if (c->out.counted == 0)
+        return sh_conn_queue_tagged(c, ev->wire, 0, 0);
+    return SSEHUB_ENOBUFS;
+}
+
 static void deliver(sh_sub_t *sub, sh_event_t *ev, void *user)
 {
     sh_conn_t *c = sub->data;
-    size_t *count = user;
-    int rc = sh_conn_queue(c, ev->wire, 1);
+    delivery_t *d = user;
+    int rc = sh_conn_queue_tagged(c, ev->wire, SH_SENDQ_COUNTED, ev->topic_hash);
 
     if (rc == SSEHUB_ENOBUFS) {
         /* The cap is for what the subscriber cannot take, not for what arrived at once:
-         * write what is queued, then try again. A frame larger than the whole cap is let
-         * through when nothing else of the subscriber's is waiting. */
+         * write what is queued, then try again. */
         sh_conn_flush(c);
         if (c->closing)
             return;
-        rc = sh_conn_queue(c, ev->wire, 1);
-        if (rc == SSEHUB_ENOBUFS && c->out.counted == 0)
-            rc = sh_conn_queue(c, ev->wire, 0);
+        rc = sh_conn_queue_tagged(c, ev->wire, SH_SENDQ_COUNTED, ev->topic_hash);
+        if (rc == SSEHUB_ENOBUFS)
+            rc = over_cap(c, ev, d);
     }
     if (rc == 0) {
-        (*count)++;
+        d->delivered++;
         return;
     }
     sh_log_debug("%s: send buffer full, dropping the subscriber", c->peer);
@@ -233,20 +258,22 @@ void sh_worker_drain_inbox(sh_worker_t *w)
 {
     size_t head = atomic_load_explicit(&w->inbox.head, memory_order_relaxed);
     size_t tail = atomic_load_explicit(&w->inbox.tail, memory_order_acquire);
-    size_t count = 0;
+    delivery_t d = {0, 0, w->srv->cfg->slow_conflate};
     sh_list_t *n;
 
     while (head != tail) {
         for (; head != tail; head++) {
             sh_event_t *ev = w->inbox.slots[head & (SH_INBOX_CAP - 1)];
 
-            sh_subs_dispatch(&w->subs, ev, deliver, &count);
+            sh_subs_dispatch(&w->subs, ev, deliver, &d);
             sh_event_unref(ev);
         }
         atomic_store_explicit(&w->inbox.head, head, memory_order_release);
         tail = atomic_load_explicit(&w->inbox.tail, memory_order_acquire);
     }
-    atomic_fetch_add_explicit(&w->metrics.deliveries_total, count, memory_order_relaxed);
+    atomic_fetch_add_explicit(&w->metrics.deliveries_total, d.delivered, memory_order_relaxed);
+    if (d.conflated > 0)
+        atomic_fetch_add_explicit(&w->metrics.conflated_total, d.conflated, memory_order_relaxed);
     while ((n = sh_list_first(&w->dirty)) != NULL)
         sh_conn_flush(sh_container_of(n, sh_conn_t, dq));
 }

@@ -901,6 +901,41 @@ async def t_slow_reader(ctx):
         return "slow one dropped after %d of %d events (20 MB)" % (len(got), N)
 
 
+@case("slow-conflate", timeout=90)
+async def t_slow_conflate(ctx):
+    """--slow conflate: a subscriber that stops reading is kept, skips to the newest event
+    of each topic, and then reads a subsequence of what was published, in order, ending
+    with the last event of each topic."""
+    async with ctx.hub("--send-buffer", "64KiB", "--slow", "conflate") as hub:
+        slow = await ctx.stream(hub, topics=["ca", "cb"], rcvbuf=4096)
+        slow.writer.transport.pause_reading()
+        c = await ctx.conn(hub)
+        ids = {"ca": [], "cb": []}
+        payload = "y" * 10000
+        for i in range(600):
+            topic = "ca" if i % 3 else "cb"
+            r = await publish1(c, topic, "%d %s" % (i, payload))
+            check(r.status == 200, "publish: %r" % r)
+            ids[topic].append(r.text)
+        conflated = await hub.wait_metric("ssehub_conflated_total", lambda x: x >= 1, 3)
+        check(conflated >= 1, "ssehub_conflated_total is %s: nothing was conflated" % conflated)
+        slow_drops = await hub.metric('ssehub_disconnects_total{reason="slow"}')
+        check(slow_drops == 0, "a conflating subscriber was disconnected as slow")
+        slow.writer.transport.resume_reading()
+        last = {t: v[-1] for t, v in ids.items()}
+        await slow.read_until(lambda st: set(last.values()) <= set(ids_of(st)) or st.eof, 30)
+        check(not slow.eof, "the conflating subscriber's stream ended")
+        got = ids_of(slow)
+        for t, want in ids.items():
+            mine = [i for i in got if i in set(want)]
+            pos = [want.index(i) for i in mine]
+            check(pos == sorted(pos) and len(set(pos)) == len(pos),
+                  "topic %s: events out of order or repeated" % t)
+            check(mine and mine[-1] == want[-1], "topic %s: the newest event is missing" % t)
+        check(len(got) < 600, "got all %d events: nothing was skipped" % len(got))
+        return "%d of 600 events delivered, %d skipped" % (len(got), conflated)
+
+
 # ---- 8. write timeout
 
 @case("write-timeout")

@@ -1682,6 +1682,78 @@ static const char *pending(const sh_sendq_t *q, size_t max)
     return out;
 }
 
+/* The queue's frames, concatenated from the unwritten bytes. */
+static const char *sendq_text(const sh_sendq_t *q)
+{
+    static char out[512];
+    sh_iov_t iov[64];
+    size_t n = sh_sendq_iov(q, iov, 64), i, len = 0;
+
+    for (i = 0; i < n; i++) {
+        memcpy(out + len, iov[i].base, iov[i].len);
+        len += iov[i].len;
+    }
+    out[len] = '\0';
+    return out;
+}
+
+/* --slow conflate: the newest counted frame of each tag stays, in order; untagged and
+ * uncounted frames, and a frame being written, are never dropped. */
+static void test_hub_sendq_conflate(void **state)
+{
+    sh_sendq_t q;
+    ssehub_rcbuf_t *a1, *a2, *a3, *b1, *b2, *c1, *hb;
+
+    (void)state;
+    sh_failalloc_install();
+    a1 = frame("a1;");
+    a2 = frame("a2;");
+    a3 = frame("a3;");
+    b1 = frame("b1;");
+    b2 = frame("b2;");
+    c1 = frame("c1;");
+    hb = frame(":;");
+    sh_sendq_init(&q, 1000);
+    assert_int_equal(sh_sendq_conflate(&q), 0); /* empty */
+    assert_int_equal(sh_sendq_push_tagged(&q, a1, SH_SENDQ_COUNTED, 'a'), 0);
+    assert_int_equal(sh_sendq_push_tagged(&q, b1, SH_SENDQ_COUNTED, 'b'), 0);
+    assert_int_equal(sh_sendq_push_tagged(&q, hb, 0, 0), 0);
+    assert_int_equal(sh_sendq_push_tagged(&q, a2, SH_SENDQ_COUNTED, 'a'), 0);
+    assert_int_equal(sh_sendq_push_tagged(&q, c1, SH_SENDQ_COUNTED, 0), 0); /* untagged */
+    assert_int_equal(sh_sendq_push_tagged(&q, b2, SH_SENDQ_COUNTED, 'b'), 0);
+    assert_int_equal(sh_sendq_push_tagged(&q, a3, SH_SENDQ_COUNTED, 'a'), 0);
+    sh_sendq_consume(&q, 1); /* a1 is being written: it stays */
+    assert_string_equal(sendq_text(&q), "1;b1;:;a2;c1;b2;a3;");
+    assert_int_equal(sh_sendq_conflate(&q), 2); /* b1 and a2 */
+    assert_string_equal(sendq_text(&q), "1;:;c1;b2;a3;");
+    assert_int_equal(q.n, 5);
+    assert_int_equal(q.bytes, 2 + 2 + 3 * 3);
+    assert_int_equal(q.counted, 2 + 3 * 3);
+    assert_int_equal(ssehub_rcbuf_refcount(a2), 1);
+    assert_int_equal(ssehub_rcbuf_refcount(b1), 1);
+    assert_int_equal(sh_sendq_conflate(&q), 0); /* nothing left to drop */
+    /* FORCE queues past the limit; then conflation brings it back. */
+    sh_sendq_dispose(&q);
+    sh_sendq_init(&q, 6);
+    assert_int_equal(sh_sendq_push_tagged(&q, a1, SH_SENDQ_COUNTED, 'a'), 0);
+    assert_int_equal(sh_sendq_push_tagged(&q, a2, SH_SENDQ_COUNTED, 'a'), 0);
+    assert_int_equal(sh_sendq_push_tagged(&q, a3, SH_SENDQ_COUNTED, 'a'), SSEHUB_ENOBUFS);
+    assert_int_equal(sh_sendq_push_tagged(&q, a3, SH_SENDQ_COUNTED | SH_SENDQ_FORCE, 'a'), 0);
+    assert_int_equal(q.counted, 9);
+    assert_int_equal(sh_sendq_conflate(&q), 2);
+    assert_string_equal(sendq_text(&q), "a3;");
+    assert_int_equal(q.counted, 3);
+    sh_sendq_dispose(&q);
+    ssehub_rcbuf_unref(a1);
+    ssehub_rcbuf_unref(a2);
+    ssehub_rcbuf_unref(a3);
+    ssehub_rcbuf_unref(b1);
+    ssehub_rcbuf_unref(b2);
+    ssehub_rcbuf_unref(c1);
+    ssehub_rcbuf_unref(hb);
+    assert_int_equal(sh_failalloc_live(), 0);
+}
+
 static void test_hub_sendq_accounting(void **state)
 {
     sh_sendq_t q;
@@ -1942,6 +2014,7 @@ int main(void)
         cmocka_unit_test(test_hub_subs_remove_in_callback),
         cmocka_unit_test(test_hub_subs_oom),
         cmocka_unit_test(test_hub_sendq_accounting),
+        cmocka_unit_test(test_hub_sendq_conflate),
         cmocka_unit_test(test_hub_sendq_iov_partial),
         cmocka_unit_test(test_hub_sendq_random_against_model),
         cmocka_unit_test(test_hub_sendq_oom),
