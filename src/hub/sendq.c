@@ -85,16 +85,24 @@ int sh_sendq_push_tagged(sh_sendq_t *q, ssehub_rcbuf_t *buf, int flags, uint64_t
 
 /*
  * Two passes. From the newest entry back, the first counted entry of each tag is kept and
- * every older one with that tag is released (its slot's buf set to NULL); the first entry
- * is never touched once partly written. Then the kept entries slide down in order. The
+ * every older one with that tag is released (its slot's buf set to NULL); the entries
+ * being written are never touched. Then the kept entries slide down in order. The
  * map's keys are the tags in the ring slots, which do not move during the first pass.
  */
-size_t sh_sendq_conflate(sh_sendq_t *q)
+size_t sh_sendq_conflate(sh_sendq_t *q, size_t busy)
 {
-    size_t mask = q->cap_entries - 1, first = q->head_off > 0 ? 1 : 0, dropped = 0, i, w;
+    size_t mask = q->cap_entries - 1, first = 0, dropped = 0, off = q->head_off, i, w;
     sh_map_t seen;
 
-    if (q->n < 2)
+    /* The entries holding the first |busy| unwritten bytes (or partly written) stay. */
+    while (first < q->n && (busy > 0 || (first == 0 && off > 0))) {
+        size_t left = ssehub_rcbuf_len(q->ring[(q->head + first) & mask].buf) - off;
+
+        busy = busy > left ? busy - left : 0;
+        off = 0;
+        first++;
+    }
+    if (q->n < first + 2)
         return 0;
     sh_map_init(&seen);
     for (i = q->n; i-- > first;) {

@@ -59,11 +59,13 @@ enum {
 int sh_sendq_push_tagged(sh_sendq_t *q, ssehub_rcbuf_t *buf, int flags, uint64_t tag);
 
 /**
- * Conflation (--slow conflate): of the counted, tagged entries not yet being written,
- * keeps only the newest of each tag, in order; the others are released. Returns how many
- * were dropped. Never allocates more than a temporary index; on ENOMEM it drops fewer.
+ * Conflation (--slow conflate): of the counted, tagged entries not being written, keeps
+ * only the newest of each tag, in order; the others are released. The entries covering
+ * the first |busy| unwritten bytes (a write in flight) and a partly written first entry
+ * are being written. Returns how many were dropped. Allocates only a temporary index; on
+ * ENOMEM it drops fewer.
  */
-size_t sh_sendq_conflate(sh_sendq_t *q);
+size_t sh_sendq_conflate(sh_sendq_t *q, size_t busy);
 
 /** Fills up to |max| iovecs with the unwritten bytes, oldest first. Returns how many. */
 size_t sh_sendq_iov(const sh_sendq_t *q, sh_iov_t *iov, size_t max);

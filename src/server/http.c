@@ -119,6 +119,7 @@ static void on_conn_closed(uv_handle_t *h)
 
     sh_sendq_dispose(&c->out);
     req_dispose(&c->req);
+    sh_buf_dispose(&c->pending);
     atomic_fetch_sub_explicit(&w->metrics.connections, 1, memory_order_relaxed);
     atomic_fetch_sub_explicit(&w->srv->connections, 1, memory_order_relaxed);
     sh_free(c);
@@ -179,11 +180,11 @@ static void finish_closing(sh_conn_t *c)
         return;
     }
     c->deadline = sh_server_now(c->w) + SH_LINGER_MS;
-    c->req.any_bytes = 0; /* the tick closes it silently */
-    sh_list_push_back(&c->w->reading, &c->tq);
+    sh_list_push_back(&c->w->lingering, &c->tq);
 }
 
 static void feed(sh_conn_t *c, const char *data, size_t len);
+static void resume_input(sh_conn_t *c);
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
@@ -219,6 +220,7 @@ void sh_conn_accept(sh_worker_t *w, uv_stream_t *server)
     sh_list_init(&c->sq);
     sh_list_init(&c->dq);
     req_init(&c->req, srv->cfg);
+    sh_buf_init(&c->pending, w->readbuf_size);
     sh_sendq_init(&c->out, (size_t)srv->cfg->send_buffer);
     atomic_fetch_add_explicit(&w->metrics.connections, 1, memory_order_relaxed);
     n = atomic_fetch_add_explicit(&srv->connections, 1, memory_order_relaxed) + 1;
@@ -326,6 +328,10 @@ void sh_conn_flush(sh_conn_t *c)
         c->writing = 1;
         c->stall_start = sh_server_now(c->w);
         sh_list_push_back(&c->w->stalled, &c->sq);
+        return;
+    }
+    if (c->input_paused && c->state == SH_CONN_READING) {
+        resume_input(c);
         return;
     }
     if (c->paused && c->state == SH_CONN_READING) {
@@ -441,9 +447,13 @@ void sh_conn_respond(sh_conn_t *c, int status, const char *content_type, const c
         return;
     }
     ssehub_rcbuf_unref(rb);
-    if (sh_access_log_enabled())
-        sh_access_log(c->peer, method_name(c), c->req.url.base, c->req.url.len, status,
-                      (unsigned long long)body_len);
+    if (sh_access_log_enabled()) {
+        if (c->req.url.base != NULL)
+            sh_access_log(c->peer, method_name(c), c->req.url.base, c->req.url.len, status,
+                          (unsigned long long)body_len);
+        else /* answered before a request was read (--max-connections) */
+            sh_access_log(c->peer, "-", "-", 1, status, (unsigned long long)body_len);
+    }
     if (!c->keep_alive && c->state == SH_CONN_READING) {
         c->state = SH_CONN_CLOSING;
         sh_list_remove(&c->tq);
@@ -745,10 +755,18 @@ static int on_message_complete(llhttp_t *p)
     if (c->closing || c->state != SH_CONN_READING)
         return HPE_PAUSED;
     begin_request(c);
+    if (c->out.bytes > SH_PAUSE_OUTPUT) {
+        /* Pipelined requests wait, unparsed, until the answers so far are written: the
+         * output a connection can make is bounded, whatever it sends at once. */
+        c->input_paused = 1;
+        return HPE_PAUSED;
+    }
     return 0;
 }
 
-static void feed(sh_conn_t *c, const char *data, size_t len)
+/* Runs the parser over |data|. A pause for output backpressure keeps the unparsed rest in
+ * c->pending (at most one read's worth). */
+static void parse(sh_conn_t *c, const char *data, size_t len)
 {
     llhttp_errno_t err;
 
@@ -756,13 +774,35 @@ static void feed(sh_conn_t *c, const char *data, size_t len)
     err = llhttp_execute(&c->parser, data, len);
     if (c->closing)
         return;
+    if (err == HPE_PAUSED_UPGRADE) {
+        /* The request was answered as plain HTTP/1.1 (RFC 9110 §7.8 lets a server ignore
+         * Upgrade): go on with whatever follows it. */
+        const char *pos = llhttp_get_error_pos(&c->parser);
+
+        llhttp_resume_after_upgrade(&c->parser);
+        if (c->state == SH_CONN_READING && pos != NULL && pos < data + len)
+            parse(c, pos, len - (size_t)(pos - data));
+        return;
+    }
+    if (err == HPE_PAUSED && c->input_paused) {
+        const char *pos = llhttp_get_error_pos(&c->parser);
+        size_t used = pos != NULL ? (size_t)(pos - data) : len;
+
+        if (used < len && sh_buf_append(&c->pending, data + used, len - used) != 0) {
+            sh_conn_close(c, SH_DISC_ERROR);
+            return;
+        }
+        if (!c->paused) {
+            c->paused = 1;
+            uv_read_stop((uv_stream_t *)&c->tcp);
+        }
+        return;
+    }
     if (err != HPE_OK && err != HPE_PAUSED && !c->req.rejected) {
         if (c->req.too_large == 2)
             sh_conn_error(c, 414, "request target too long (--max-header)", 1);
         else if (c->req.too_large)
             sh_conn_error(c, 431, "request headers too large (--max-header)", 1);
-        else if (err == HPE_PAUSED_UPGRADE)
-            sh_conn_error(c, 400, "protocol upgrades are not supported", 1);
         else {
             char reason[160];
 
@@ -774,11 +814,42 @@ static void feed(sh_conn_t *c, const char *data, size_t len)
     }
     if (err != HPE_OK && c->state == SH_CONN_READING) /* e.g. 413 from headers_complete */
         c->state = SH_CONN_CLOSING;
-    if (sh_list_linked(&c->dq))
+}
+
+static void feed(sh_conn_t *c, const char *data, size_t len)
+{
+    parse(c, data, len);
+    if (!c->closing && sh_list_linked(&c->dq))
         sh_conn_flush(c);
-    if (!c->closing && c->state == SH_CONN_READING && c->out.bytes > SH_PAUSE_OUTPUT &&
-        !c->paused) {
-        c->paused = 1;
-        uv_read_stop((uv_stream_t *)&c->tcp);
+}
+
+/*
+ * The output of a paused connection is written: parse the requests that waited, then
+ * read again. A loop rather than recursion: answering them can fill the queue and pause
+ * again, and the flush inside can find it drained at once and come back here.
+ */
+static void resume_input(sh_conn_t *c)
+{
+    if (c->in_resume) {
+        c->resume_again = 1;
+        return;
+    }
+    c->in_resume = 1;
+    do {
+        size_t n = 0;
+        char *bytes;
+
+        c->resume_again = 0;
+        c->input_paused = 0;
+        llhttp_resume(&c->parser);
+        bytes = sh_buf_take(&c->pending, &n);
+        if (n > 0)
+            feed(c, bytes, n);
+        sh_free(bytes);
+    } while (c->resume_again && !c->closing);
+    c->in_resume = 0;
+    if (!c->closing && !c->input_paused && c->paused && c->state == SH_CONN_READING) {
+        c->paused = 0;
+        uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
     }
 }

@@ -80,6 +80,7 @@ struct sh_worker_s {
     int readbuf_busy;
     sh_list_t conns;       /* every connection */
     sh_list_t reading;     /* waiting for a complete request: ordered by deadline */
+    sh_list_t lingering;   /* final response sent, waiting for the peer's FIN: by deadline */
     sh_list_t streams_hb;  /* streams, ordered by last write (heartbeats) */
     sh_list_t streams_age; /* streams, ordered by start (max lifetime) */
     sh_list_t stalled;     /* connections with a write in flight: ordered by its start */
@@ -128,12 +129,15 @@ struct sh_conn_s {
     sh_worker_t *w;
     llhttp_t parser;
     int state;
-    int writing;     /* a uv_write is in flight */
-    int closing;     /* uv_close called */
-    int keep_alive;  /* after the current response */
-    int is_loopback; /* the peer is on a loopback address */
-    int paused;      /* reads stopped: too much output queued */
-    char peer[64];   /* "addr:port" */
+    int writing;      /* a uv_write is in flight */
+    int closing;      /* uv_close called */
+    int keep_alive;   /* after the current response */
+    int is_loopback;  /* the peer is on a loopback address */
+    int paused;       /* reads stopped: too much output queued */
+    int input_paused; /* the parser waits for the output to drain; the rest is in pending */
+    int in_resume, resume_again;
+    sh_buf_t pending; /* unparsed pipelined input (at most one read) */
+    char peer[64];    /* "addr:port" */
     sh_req_t req;
     sh_sendq_t out;
     uv_write_t wreq;
@@ -145,7 +149,7 @@ struct sh_conn_s {
     sh_sub_t sub;
     int reason;    /* why it was closed (sh_disconnect_reason), for streams */
     sh_list_t all; /* worker->conns */
-    sh_list_t tq;  /* reading or streams_hb */
+    sh_list_t tq;  /* reading, lingering or streams_hb */
     sh_list_t aq;  /* streams_age */
     sh_list_t sq;  /* stalled */
     sh_list_t dq;  /* dirty */

@@ -220,13 +220,14 @@ static int over_cap(sh_conn_t *c, sh_event_t *ev, delivery_t *d)
         rc = sh_conn_queue_tagged(c, ev->wire, SH_SENDQ_COUNTED | SH_SENDQ_FORCE, ev->topic_hash);
         if (rc != 0)
             return rc;
-        d->conflated += sh_sendq_conflate(&c->out);
+        d->conflated += sh_sendq_conflate(&c->out, c->writing ? c->wbytes : 0);
         /* Still over: the newest event of each topic alone is more than the cap. */
         return c->out.counted > c->out.limit && c->out.n > 1 ? SSEHUB_ENOBUFS : 0;
     }
-    /* A frame larger than the whole cap is let through when nothing else is waiting. */
-    if (c->out.counted == 0)
-        return sh_conn_queue_tagged(c, ev->wire, 0, 0);
+    /* A frame larger than the whole cap is let through when nothing at all is waiting;
+     * it counts, so nothing more is queued until the subscriber has taken it. */
+    if (c->out.n == 0)
+        return sh_conn_queue_tagged(c, ev->wire, SH_SENDQ_COUNTED | SH_SENDQ_FORCE, ev->topic_hash);
     return SSEHUB_ENOBUFS;
 }
 

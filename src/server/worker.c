@@ -92,10 +92,18 @@ static void on_tick(uv_timer_t *t)
         if (c->deadline > now)
             break;
         sh_list_remove(n);
-        if (c->state == SH_CONN_READING && c->req.any_bytes)
+        if (c->req.any_bytes)
             sh_conn_error(c, 408, "request not received in time (--header-timeout)", 1);
         else
             sh_conn_close(c, SH_DISC_CLIENT);
+    }
+    /* Final responses sent, and the peer has not closed in time: close. */
+    while ((n = sh_list_first(&w->lingering)) != NULL) {
+        sh_conn_t *c = sh_container_of(n, sh_conn_t, tq);
+
+        if (c->deadline > now)
+            break;
+        sh_conn_close(c, SH_DISC_CLIENT);
     }
     sh_worker_tick_streams(w, now);
     if (w->index == 0 && now - w->last_expire >= 1000) {
@@ -137,18 +145,22 @@ static void on_stop(uv_async_t *a)
     uv_close((uv_handle_t *)&w->stop_async, on_closed_free_nothing);
 }
 
-static void *worker_main(void *arg)
+/* Releases the events handed over after the loop's last drain. */
+static void drop_inbox(sh_worker_t *w)
 {
-    sh_worker_t *w = arg;
-    size_t head, tail;
+    size_t head = atomic_load(&w->inbox.head), tail = atomic_load(&w->inbox.tail);
 
-    uv_run(&w->loop, UV_RUN_DEFAULT);
-    /* Events handed over after the last drain. */
-    head = atomic_load(&w->inbox.head);
-    tail = atomic_load(&w->inbox.tail);
     for (; head != tail; head++)
         sh_event_unref(w->inbox.slots[head & (SH_INBOX_CAP - 1)]);
     atomic_store(&w->inbox.head, head);
+}
+
+static void *worker_main(void *arg)
+{
+    sh_worker_t *w = arg;
+
+    uv_run(&w->loop, UV_RUN_DEFAULT);
+    drop_inbox(w);
     return NULL;
 }
 
@@ -257,6 +269,7 @@ static int worker_init(sh_server_t *srv, sh_worker_t *w, unsigned index)
     w->index = index;
     sh_list_init(&w->conns);
     sh_list_init(&w->reading);
+    sh_list_init(&w->lingering);
     sh_list_init(&w->streams_hb);
     sh_list_init(&w->streams_age);
     sh_list_init(&w->stalled);
@@ -368,8 +381,10 @@ void sh_server_join(sh_server_t *srv)
 
     for (i = 0; i < srv->nworkers; i++)
         pthread_join(srv->workers[i].thread, NULL);
-    for (i = 0; i < srv->nworkers; i++)
+    for (i = 0; i < srv->nworkers; i++) {
+        drop_inbox(&srv->workers[i]); /* events another loop published after this one ended */
         worker_dispose(&srv->workers[i]);
+    }
     sh_free(srv->workers);
     srv->workers = NULL;
 }

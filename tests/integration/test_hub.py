@@ -781,6 +781,42 @@ async def t_errors(ctx):
 
 # ---- 6. keep-alive and pipelining
 
+@case("pipelining-backpressure")
+async def t_pipelining_backpressure(ctx):
+    """Requests pipelined faster than their answers are read wait unparsed: the hub's
+    memory does not grow with them, and every one is answered, in order, once the client
+    reads. An Upgrade header is ignored (answered as HTTP/1.1, the connection goes on)."""
+    async with ctx.hub("--threads", "1") as hub:
+        c = await ctx.conn(hub, rcvbuf=4096)
+        c.writer.transport.pause_reading()
+        page = request_bytes("GET", "/")
+        N = 600  # 600 x the 25 KB page: ~15 MB of answers if they were all made at once
+        c.send(page * N)
+        await c.drain()
+        await asyncio.sleep(1.0)
+        # Answered so far: what fits in the socket buffers and the output cap, not all.
+        parsed = await hub.metric("ssehub_requests_total")
+        check(parsed < N // 2, "the hub parsed %d of %d pipelined requests whose answers were "
+              "not read: their answers pile up in memory" % (parsed, N))
+        c.writer.transport.resume_reading()
+        for i in range(N):
+            r = await c.read_response(20)
+            check(r.status == 200 and b"<!doctype html>" in r.body[:200].lower(),
+                  "pipelined GET / %d: %r" % (i, r))
+        up = request_bytes("GET", "/healthz", [("Connection", "Upgrade, HTTP2-Settings"),
+                                               ("Upgrade", "h2c"),
+                                               ("HTTP2-Settings", "AAMAAABkAAQCAAAAAAIAAAAA")])
+        c.send(up + request_bytes("GET", "/healthz"))
+        await c.drain()
+        r1 = await c.read_response(5)
+        r2 = await c.read_response(5)
+        check(r1.status == 200 and r2.status == 200, "Upgrade then GET: %r %r" % (r1, r2))
+        closed, extra = await c.wait_closed_by_peer(0.5)
+        check(not closed and not extra, "after an Upgrade request: closed=%s extra=%r"
+              % (closed, extra))
+        return "%d of %d parsed while the client did not read" % (parsed, N)
+
+
 @case("pipelining")
 async def t_pipelining(ctx):
     async with ctx.hub() as hub:
@@ -899,6 +935,26 @@ async def t_slow_reader(ctx):
         check(len(got) < N,
               "the slow subscriber got everything (%d events): it was not slow" % len(got))
         return "slow one dropped after %d of %d events (20 MB)" % (len(got), N)
+
+
+@case("oversize-slow")
+async def t_oversize_slow(ctx):
+    """Events larger than the whole --send-buffer still reach a reader, one at a time, but
+    a subscriber that stops reading is dropped rather than queueing them without bound."""
+    async with ctx.hub("--send-buffer", "64KiB", "--history", "1") as hub:
+        stalled = await ctx.stream(hub, topics=["huge"], rcvbuf=4096)
+        stalled.writer.transport.pause_reading()
+        reader = await ctx.stream(hub, topics=["huge"])
+        c = await ctx.conn(hub)
+        payload = "z" * 200000
+        for i in range(30):
+            r = await publish1(c, "huge", "%d %s" % (i, payload))
+            check(r.status == 200, "publish: %r" % r)
+            await reader.wait_events(i + 1, 10)
+        v = await hub.wait_metric('ssehub_disconnects_total{reason="slow"}', lambda x: x >= 1, 5)
+        check(v == 1, "the stalled subscriber was not dropped (slow disconnects: %s)" % v)
+        check(len(reader.events) == 30 and not reader.eof,
+              "the reading subscriber got %d of 30 events (eof=%s)" % (len(reader.events), reader.eof))
 
 
 @case("slow-conflate", timeout=90)

@@ -1714,7 +1714,7 @@ static void test_hub_sendq_conflate(void **state)
     c1 = frame("c1;");
     hb = frame(":;");
     sh_sendq_init(&q, 1000);
-    assert_int_equal(sh_sendq_conflate(&q), 0); /* empty */
+    assert_int_equal(sh_sendq_conflate(&q, 0), 0); /* empty */
     assert_int_equal(sh_sendq_push_tagged(&q, a1, SH_SENDQ_COUNTED, 'a'), 0);
     assert_int_equal(sh_sendq_push_tagged(&q, b1, SH_SENDQ_COUNTED, 'b'), 0);
     assert_int_equal(sh_sendq_push_tagged(&q, hb, 0, 0), 0);
@@ -1724,14 +1724,27 @@ static void test_hub_sendq_conflate(void **state)
     assert_int_equal(sh_sendq_push_tagged(&q, a3, SH_SENDQ_COUNTED, 'a'), 0);
     sh_sendq_consume(&q, 1); /* a1 is being written: it stays */
     assert_string_equal(sendq_text(&q), "1;b1;:;a2;c1;b2;a3;");
-    assert_int_equal(sh_sendq_conflate(&q), 2); /* b1 and a2 */
+    assert_int_equal(sh_sendq_conflate(&q, 0), 2); /* b1 and a2 */
     assert_string_equal(sendq_text(&q), "1;:;c1;b2;a3;");
     assert_int_equal(q.n, 5);
     assert_int_equal(q.bytes, 2 + 2 + 3 * 3);
     assert_int_equal(q.counted, 2 + 3 * 3);
     assert_int_equal(ssehub_rcbuf_refcount(a2), 1);
     assert_int_equal(ssehub_rcbuf_refcount(b1), 1);
-    assert_int_equal(sh_sendq_conflate(&q), 0); /* nothing left to drop */
+    assert_int_equal(sh_sendq_conflate(&q, 0), 0); /* nothing left to drop */
+    /* A write in flight: the entries it covers stay, even when older than others. */
+    sh_sendq_dispose(&q);
+    sh_sendq_init(&q, 1000);
+    assert_int_equal(sh_sendq_push_tagged(&q, a1, SH_SENDQ_COUNTED, 'a'), 0);
+    assert_int_equal(sh_sendq_push_tagged(&q, a2, SH_SENDQ_COUNTED, 'a'), 0);
+    assert_int_equal(sh_sendq_push_tagged(&q, b1, SH_SENDQ_COUNTED, 'b'), 0);
+    assert_int_equal(sh_sendq_push_tagged(&q, a3, SH_SENDQ_COUNTED, 'a'), 0);
+    assert_int_equal(sh_sendq_push_tagged(&q, b2, SH_SENDQ_COUNTED, 'b'), 0);
+    assert_int_equal(sh_sendq_conflate(&q, 4), 1); /* a1, a2 in flight; b1 goes */
+    assert_string_equal(sendq_text(&q), "a1;a2;a3;b2;");
+    assert_int_equal(sh_sendq_conflate(&q, 100), 0); /* all of it in flight */
+    assert_int_equal(sh_sendq_conflate(&q, 0), 2);   /* a1, a2 */
+    assert_string_equal(sendq_text(&q), "a3;b2;");
     /* FORCE queues past the limit; then conflation brings it back. */
     sh_sendq_dispose(&q);
     sh_sendq_init(&q, 6);
@@ -1740,7 +1753,7 @@ static void test_hub_sendq_conflate(void **state)
     assert_int_equal(sh_sendq_push_tagged(&q, a3, SH_SENDQ_COUNTED, 'a'), SSEHUB_ENOBUFS);
     assert_int_equal(sh_sendq_push_tagged(&q, a3, SH_SENDQ_COUNTED | SH_SENDQ_FORCE, 'a'), 0);
     assert_int_equal(q.counted, 9);
-    assert_int_equal(sh_sendq_conflate(&q), 2);
+    assert_int_equal(sh_sendq_conflate(&q, 0), 2);
     assert_string_equal(sendq_text(&q), "a3;");
     assert_int_equal(q.counted, 3);
     sh_sendq_dispose(&q);
