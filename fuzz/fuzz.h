@@ -27,4 +27,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
         }                                                                                 \
     } while (0)
 
+/* FNV-1a over the input: the seed of a target's "random" choices, so runs are reproducible. */
+static inline uint64_t fuzz_hash_bytes(const uint8_t *p, size_t len)
+{
+    uint64_t h = UINT64_C(14695981039346656037);
+    size_t i;
+
+    for (i = 0; i < len; i++) {
+        h ^= p[i];
+        h *= UINT64_C(1099511628211);
+    }
+    return h;
+}
+
 #endif /* SH_FUZZ_FUZZ_H */

@@ -39,19 +39,6 @@
 /* The topic limits, indexed by bits 1-3 of the first byte. */
 static const size_t max_topics_table[8] = {1, 2, 3, 4, 8, 16, 100, SIZE_MAX};
 
-/* FNV-1a over the input: the seed of every choice, so runs are reproducible. */
-static uint64_t hash_bytes(const uint8_t *p, size_t len)
-{
-    uint64_t h = UINT64_C(14695981039346656037);
-    size_t i;
-
-    for (i = 0; i < len; i++) {
-        h ^= p[i];
-        h *= UINT64_C(1099511628211);
-    }
-    return h;
-}
-
 static bool has_byte(const sh_str_t *s, char c)
 {
     return s->len != 0 && memchr(s->ptr, c, s->len) != NULL;
@@ -298,7 +285,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sh_pubreq_kind_t kind;
     size_t max_topics, len;
     const char *body, *reason = "unset", *reason2 = "unset";
-    uint64_t seed = hash_bytes(data, size);
+    uint64_t seed = fuzz_hash_bytes(data, size);
     sh_pubreq_t r, again;
     int rc, rc2;
 

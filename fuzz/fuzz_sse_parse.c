@@ -42,19 +42,6 @@ static const size_t small_max_sizes[8] = {1, 2, 3, 7, 16, 64, 100, 512};
 
 /* ---- Helpers -------------------------------------------------------------------------- */
 
-/* FNV-1a over the input: the seed of every "random" choice, so runs are reproducible. */
-static uint64_t hash_bytes(const uint8_t *p, size_t len)
-{
-    uint64_t h = UINT64_C(14695981039346656037);
-    size_t i;
-
-    for (i = 0; i < len; i++) {
-        h ^= p[i];
-        h *= UINT64_C(1099511628211);
-    }
-    return h;
-}
-
 /* splitmix64. */
 static uint64_t next_rand(uint64_t *state)
 {
@@ -547,7 +534,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static bool installed;
     size_t small_max, *cuts;
-    uint64_t seed = hash_bytes(data, size);
+    uint64_t seed = fuzz_hash_bytes(data, size);
     char *whole, *whole_small;
 
     if (!installed) {

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* GET /metrics: Prometheus text exposition format, the workers' counters summed. */
+#include <stddef.h>
 #include <stdio.h>
 
 #include "base/buf.h"
@@ -9,12 +10,43 @@ static const char *const reason_names[SH_DISC_COUNT] = {
     "client", "slow", "write_timeout", "lifetime", "shutdown", "error",
 };
 
-#define SUM(field)                                                                           \
-    do {                                                                                     \
-        v = 0;                                                                               \
-        for (i = 0; i < srv->nworkers; i++)                                                  \
-            v += atomic_load_explicit(&srv->workers[i].metrics.field, memory_order_relaxed); \
-    } while (0)
+/* The counters of sh_metrics_t, as exposed. */
+static const struct {
+    const char *name, *type, *help;
+    size_t offset;
+} counters[] = {
+#define M(field, name, type, help)                      \
+    {                                                   \
+        name, type, help, offsetof(sh_metrics_t, field) \
+    }
+    M(subscribers, "ssehub_subscribers_connected", "gauge",
+      "Subscribers with an open event stream."),
+    M(subscriptions_total, "ssehub_subscriptions_total", "counter", "Event streams opened."),
+    M(publishes_total, "ssehub_publishes_total", "counter", "Events published."),
+    M(deliveries_total, "ssehub_deliveries_total", "counter",
+      "Events queued to subscribers (live and replayed)."),
+    M(conflated_total, "ssehub_conflated_total", "counter",
+      "Queued events a slow subscriber skipped (--slow conflate)."),
+    M(bytes_sent_total, "ssehub_bytes_sent_total", "counter", "Bytes written to clients."),
+    M(connections, "ssehub_connections", "gauge", "Open client connections."),
+    M(requests_total, "ssehub_requests_total", "counter", "HTTP requests read."),
+    M(rejected_total, "ssehub_connections_rejected_total", "counter",
+      "Connections refused with 503 (--max-connections)."),
+#undef M
+};
+
+/* One counter summed over the workers. */
+static unsigned long long sum(const sh_server_t *srv, size_t offset)
+{
+    unsigned long long v = 0;
+    unsigned i;
+
+    for (i = 0; i < srv->nworkers; i++)
+        v += atomic_load_explicit(
+            (const atomic_ullong *)(const void *)((const char *)&srv->workers[i].metrics + offset),
+            memory_order_relaxed);
+    return v;
+}
 
 static void metric(sh_buf_t *b, const char *name, const char *type, const char *help,
                    unsigned long long v)
@@ -29,41 +61,22 @@ static void metric(sh_buf_t *b, const char *name, const char *type, const char *
 void sh_metrics_handle(sh_conn_t *c)
 {
     sh_server_t *srv = c->w->srv;
-    unsigned long long v;
-    unsigned i, r;
+    size_t i;
+    unsigned r;
     sh_buf_t b;
     char line[256];
     int n;
 
     sh_buf_init(&b, 64 * 1024);
-    SUM(subscribers);
-    metric(&b, "ssehub_subscribers_connected", "gauge", "Subscribers with an open event stream.",
-           v);
-    SUM(subscriptions_total);
-    metric(&b, "ssehub_subscriptions_total", "counter", "Event streams opened.", v);
-    SUM(publishes_total);
-    metric(&b, "ssehub_publishes_total", "counter", "Events published.", v);
-    SUM(deliveries_total);
-    metric(&b, "ssehub_deliveries_total", "counter",
-           "Events queued to subscribers (live and replayed).", v);
-    SUM(conflated_total);
-    metric(&b, "ssehub_conflated_total", "counter",
-           "Queued events a slow subscriber skipped (--slow conflate).", v);
-    SUM(bytes_sent_total);
-    metric(&b, "ssehub_bytes_sent_total", "counter", "Bytes written to clients.", v);
-    SUM(connections);
-    metric(&b, "ssehub_connections", "gauge", "Open client connections.", v);
-    SUM(requests_total);
-    metric(&b, "ssehub_requests_total", "counter", "HTTP requests read.", v);
-    SUM(rejected_total);
-    metric(&b, "ssehub_connections_rejected_total", "counter",
-           "Connections refused with 503 (--max-connections).", v);
+    for (i = 0; i < sizeof(counters) / sizeof(counters[0]); i++)
+        metric(&b, counters[i].name, counters[i].type, counters[i].help,
+               sum(srv, counters[i].offset));
     sh_buf_append_str(&b, "# HELP ssehub_disconnects_total Event streams closed, by reason.\n"
                           "# TYPE ssehub_disconnects_total counter\n");
     for (r = 0; r < SH_DISC_COUNT; r++) {
-        SUM(disconnects[r]);
         n = snprintf(line, sizeof(line), "ssehub_disconnects_total{reason=\"%s\"} %llu\n",
-                     reason_names[r], v);
+                     reason_names[r],
+                     sum(srv, offsetof(sh_metrics_t, disconnects) + r * sizeof(atomic_ullong)));
         sh_buf_append(&b, line, (size_t)n);
     }
     metric(&b, "ssehub_history_events", "gauge", "Events held in the history.",
