@@ -772,18 +772,21 @@ static void parse(sh_conn_t *c, const char *data, size_t len)
 
     c->req.any_bytes = 1;
     err = llhttp_execute(&c->parser, data, len);
-    if (c->closing)
-        return;
-    if (err == HPE_PAUSED_UPGRADE) {
-        /* The request was answered as plain HTTP/1.1 (RFC 9110 §7.8 lets a server ignore
-         * Upgrade): go on with whatever follows it. */
+    /* A request with Upgrade was answered as plain HTTP/1.1 (RFC 9110 §7.8 lets a server
+     * ignore Upgrade): go on with whatever follows it. A loop, not recursion: one read can
+     * carry hundreds of such requests. */
+    while (err == HPE_PAUSED_UPGRADE && !c->closing) {
         const char *pos = llhttp_get_error_pos(&c->parser);
 
         llhttp_resume_after_upgrade(&c->parser);
-        if (c->state == SH_CONN_READING && pos != NULL && pos < data + len)
-            parse(c, pos, len - (size_t)(pos - data));
-        return;
+        if (c->state != SH_CONN_READING || pos == NULL || pos >= data + len)
+            return;
+        len -= (size_t)(pos - data);
+        data = pos;
+        err = llhttp_execute(&c->parser, data, len);
     }
+    if (c->closing)
+        return;
     if (err == HPE_PAUSED && c->input_paused) {
         const char *pos = llhttp_get_error_pos(&c->parser);
         size_t used = pos != NULL ? (size_t)(pos - data) : len;
