@@ -372,6 +372,22 @@ int sh_conn_queue_tagged(sh_conn_t *c, ssehub_rcbuf_t *buf, int flags, uint64_t 
     return rc;
 }
 
+int sh_conn_queue_copy(sh_conn_t *c, const char *head, size_t head_len, const char *body,
+                       size_t body_len)
+{
+    ssehub_rcbuf_t *rb;
+    int rc = ssehub_rcbuf_new(head_len + body_len, &rb);
+
+    if (rc != 0)
+        return rc;
+    memcpy(ssehub_rcbuf_data(rb), head, head_len);
+    if (body_len > 0)
+        memcpy(ssehub_rcbuf_data(rb) + head_len, body, body_len);
+    rc = sh_conn_queue(c, rb, 0);
+    ssehub_rcbuf_unref(rb);
+    return rc;
+}
+
 /* ---- Responses. */
 
 void sh_cors_headers(sh_conn_t *c, sh_buf_t *b)
@@ -412,10 +428,9 @@ void sh_conn_respond(sh_conn_t *c, int status, const char *content_type, const c
 {
     sh_buf_t b;
     char line[160];
-    ssehub_rcbuf_t *rb;
-    int n;
+    int n, rc;
 
-    sh_buf_init(&b, 64 * 1024 + body_len);
+    sh_buf_init(&b, 64 * 1024);
     n = snprintf(line, sizeof(line), "HTTP/1.1 %d %s\r\nContent-Length: %zu\r\n", status,
                  status_text(status), body_len);
     sh_buf_append(&b, line, (size_t)n);
@@ -431,22 +446,16 @@ void sh_conn_respond(sh_conn_t *c, int status, const char *content_type, const c
         sh_buf_append_str(&b, "Connection: close\r\n");
     else if (c->parser.http_major == 1 && c->parser.http_minor == 0)
         sh_buf_append_str(&b, "Connection: keep-alive\r\n");
-    sh_buf_append_str(&b, "\r\n");
+    rc = sh_buf_append_str(&b, "\r\n");
     if (llhttp_get_method(&c->parser) == HTTP_HEAD)
         body_len = 0; /* a HEAD response has the length of the GET one, and no body */
-    if (sh_buf_append(&b, body, body_len) != 0 || ssehub_rcbuf_new(b.len, &rb) != 0) {
-        sh_buf_dispose(&b);
-        sh_conn_close(c, SH_DISC_ERROR);
-        return;
-    }
-    memcpy(ssehub_rcbuf_data(rb), b.base, b.len);
+    if (rc == 0)
+        rc = sh_conn_queue_copy(c, b.base, b.len, body, body_len);
     sh_buf_dispose(&b);
-    if (sh_conn_queue(c, rb, 0) != 0) {
-        ssehub_rcbuf_unref(rb);
+    if (rc != 0) {
         sh_conn_close(c, SH_DISC_ERROR);
         return;
     }
-    ssehub_rcbuf_unref(rb);
     if (sh_access_log_enabled()) {
         if (c->req.url.base != NULL)
             sh_access_log(c->peer, method_name(c), c->req.url.base, c->req.url.len, status,
@@ -628,13 +637,8 @@ static int on_headers_complete(llhttp_t *p)
     }
     if (c->req.expect_continue && p->method == HTTP_POST) {
         static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-        ssehub_rcbuf_t *rb;
 
-        if (ssehub_rcbuf_new(sizeof(cont) - 1, &rb) == 0) {
-            memcpy(ssehub_rcbuf_data(rb), cont, sizeof(cont) - 1);
-            (void)sh_conn_queue(c, rb, 0);
-            ssehub_rcbuf_unref(rb);
-        }
+        (void)sh_conn_queue_copy(c, cont, sizeof(cont) - 1, NULL, 0);
     }
     return 0;
 }

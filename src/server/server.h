@@ -170,6 +170,9 @@ void sh_conn_close(sh_conn_t *c, int reason);
 int sh_conn_queue(sh_conn_t *c, ssehub_rcbuf_t *buf, int counted);
 /* As sh_conn_queue() with sh_sendq_push_tagged()'s flags and conflation tag. */
 int sh_conn_queue_tagged(sh_conn_t *c, ssehub_rcbuf_t *buf, int flags, uint64_t tag);
+/* Queues one new frame made of |head| then |body| (copied), uncounted. 0 or an error. */
+int sh_conn_queue_copy(sh_conn_t *c, const char *head, size_t head_len, const char *body,
+                       size_t body_len);
 /* Writes what is queued (at once if the socket takes it). */
 void sh_conn_flush(sh_conn_t *c);
 /* A one-line plain-text response; |close| ends the connection after it. */

@@ -29,8 +29,8 @@ static int valid_last_id(const char *s, size_t len)
     return 1;
 }
 
-/* The response head, ':' comment and retry: one buffer. */
-static int stream_head(sh_conn_t *c, const sh_replay_t *rp, ssehub_rcbuf_t **out)
+/* Queues the response head, ':' comment and retry: one frame. */
+static int queue_stream_head(sh_conn_t *c, const sh_replay_t *rp)
 {
     const sh_config_t *cfg = c->w->srv->cfg;
     sh_buf_t b;
@@ -56,9 +56,7 @@ static int stream_head(sh_conn_t *c, const sh_replay_t *rp, ssehub_rcbuf_t **out
     }
     rc = sh_buf_append_str(&b, "\n");
     if (rc == 0)
-        rc = ssehub_rcbuf_new(b.len, out);
-    if (rc == 0)
-        memcpy(ssehub_rcbuf_data(*out), b.base, b.len);
+        rc = sh_conn_queue_copy(c, b.base, b.len, NULL, 0);
     sh_buf_dispose(&b);
     return rc;
 }
@@ -77,7 +75,6 @@ void sh_stream_subscribe(sh_conn_t *c, const char *query, size_t query_len)
     const char *name, *value;
     size_t name_len, value_len;
     sh_replay_t rp;
-    ssehub_rcbuf_t *head = NULL;
     size_t i;
     int rc;
 
@@ -140,9 +137,7 @@ void sh_stream_subscribe(sh_conn_t *c, const char *query, size_t query_len)
     }
     rc = sh_store_replay(w->srv->store, &c->sub.sel, last_id, last_id_len, sh_wall_ms(), &rp);
     if (rc == 0)
-        rc = stream_head(c, &rp, &head);
-    if (rc == 0)
-        rc = sh_conn_queue(c, head, 0);
+        rc = queue_stream_head(c, &rp);
     for (i = 0; rc == 0 && i < rp.n; i++)
         rc = sh_conn_queue(c, rp.events[i]->wire, 0);
     if (rc == 0) {
@@ -175,8 +170,6 @@ void sh_stream_subscribe(sh_conn_t *c, const char *query, size_t query_len)
     sh_buf_dispose(&c->req.body);
     sh_conn_flush(c);
 out:
-    if (head != NULL)
-        ssehub_rcbuf_unref(head);
     sh_replay_dispose(&rp);
     sh_free(topics);
     sh_free(decoded);
