@@ -53,7 +53,6 @@ int sh_store_publish(sh_store_t *s, sh_event_init_t *init, int64_t now_ms, sh_ev
         *reason = "hub overloaded: subscriber loops are behind, retry later";
         return 503;
     }
-    sh_history_expire(s->history, now_ms); /* an expired event's id is free again */
     init->seq = sh_history_next_seq(s->history);
     init->time_ms = now_ms;
     if (init->id.len == 0) {
@@ -68,21 +67,21 @@ int sh_store_publish(sh_store_t *s, sh_event_init_t *init, int64_t now_ms, sh_ev
             idbuf[n] = '-';
             init->id.len = n + 1 + sh_fmt_u64(idbuf + n + 1, k);
         }
-    } else if (sh_history_find(s->history, init->id.ptr, init->id.len) != NULL) {
-        pthread_mutex_unlock(&s->lock);
-        *reason = "id already used by a retained event";
-        return 409;
     }
     rc = sh_event_new(init, &ev);
-    if (rc == 0) {
-        rc = sh_history_append(s->history, ev, now_ms);
-        if (rc != 0)
-            sh_event_unref(ev);
-    }
     if (rc != 0) {
         pthread_mutex_unlock(&s->lock);
-        *reason = rc == SSEHUB_ENOMEM ? "out of memory" : "event rejected by the store";
+        *reason = rc == SSEHUB_ENOMEM ? "out of memory" : "invalid id, type or topic";
         return rc == SSEHUB_ENOMEM ? 500 : 400;
+    }
+    /* The seq is the one the history expects, so EINVAL can only mean that a retained
+     * event holds this id (the append itself frees the ids of expired events). */
+    rc = sh_history_append(s->history, ev, now_ms);
+    if (rc != 0) {
+        pthread_mutex_unlock(&s->lock);
+        sh_event_unref(ev);
+        *reason = rc == SSEHUB_ENOMEM ? "out of memory" : "id already used by a retained event";
+        return rc == SSEHUB_ENOMEM ? 500 : 409;
     }
     s->sink.hand(s->sink.user, ev);
     pthread_mutex_unlock(&s->lock);
