@@ -488,7 +488,7 @@ static void heap_down(cursor_t *heap, size_t n, size_t i)
 static int may_send(const sh_history_t *h, const sh_selectors_t *sel, const hnode_t *node,
                     int64_t now_ms)
 {
-    return (!node->ev->is_private || sel->may_private) && !node_expired(h, node, now_ms);
+    return sh_selectors_can_see(sel, node->ev) && !node_expired(h, node, now_ms);
 }
 
 /*
@@ -545,7 +545,8 @@ out:
     return rc;
 }
 
-/* `*`: the list from the first node after |after|, found by walking back from the end. */
+/* `*` or URI templates: the list from the first node after |after|, found by walking back from the
+ * end. */
 static int collect_all(const sh_history_t *h, const sh_selectors_t *sel, uint64_t after,
                        int64_t now_ms, sh_replay_t *out)
 {
@@ -620,8 +621,8 @@ int sh_history_replay(sh_history_t *h, const sh_selectors_t *sel, const char *la
     out->last_event_id_len = hdr_len;
 
     if (replay) {
-        rc = sel->all ? collect_all(h, sel, after, now_ms, out)
-                      : collect_exact(h, sel, after, now_ms, out);
+        rc = sel->all || sel->ntemplates > 0 ? collect_all(h, sel, after, now_ms, out)
+                                             : collect_exact(h, sel, after, now_ms, out);
         if (rc != 0) {
             sh_replay_dispose(out);
             return rc;

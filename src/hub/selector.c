@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* sh_selectors: a subscription's exact topics (deduplicated copies in one block) and `*`. */
+/*
+ * sh_selectors: a subscription's selectors (deduplicated copies in one block), `*`, and the
+ * URI templates among them compiled once.
+ */
 #include <stdint.h>
 #include <string.h>
 
@@ -39,6 +42,34 @@ static int first_pairwise(const sh_str_t *raw, size_t i)
 static int first_mapped(const sh_map_t *seen, const sh_str_t *raw, size_t i)
 {
     return !is_all(raw[i]) && sh_map_get(seen, raw[i].ptr, raw[i].len) == &raw[i];
+}
+
+/* Compiles the selectors that are URI templates; the array exists only when one is. */
+static int compile_templates(sh_selectors_t *s)
+{
+    size_t i;
+    int rc;
+
+    for (i = 0; i < s->ntopics; i++) {
+        sh_uritpl_t *t = NULL;
+        if (!sh_uritpl_is_template(s->topics[i].ptr, s->topics[i].len))
+            continue;
+        rc = sh_uritpl_compile(s->topics[i].ptr, s->topics[i].len, &t);
+        if (rc == SSEHUB_ENOMEM)
+            return rc;
+        if (rc != 0)
+            continue; /* not a valid template: an exact topic only */
+        if (s->tpls == NULL) {
+            s->tpls = sh_calloc(s->ntopics, sizeof(*s->tpls));
+            if (s->tpls == NULL) {
+                sh_uritpl_free(t);
+                return SSEHUB_ENOMEM;
+            }
+        }
+        s->tpls[i] = t;
+        s->ntemplates++;
+    }
+    return 0;
 }
 
 /*
@@ -101,6 +132,9 @@ int sh_selectors_init(sh_selectors_t *s, const sh_str_t *raw, size_t n)
         }
     }
     s->all = all;
+    rc = compile_templates(s);
+    if (rc != 0)
+        sh_selectors_dispose(s);
 out:
     sh_map_dispose(&seen);
     return rc;
@@ -108,23 +142,54 @@ out:
 
 void sh_selectors_dispose(sh_selectors_t *s)
 {
+    size_t i;
+
+    if (s->tpls != NULL) {
+        for (i = 0; i < s->ntopics; i++)
+            sh_uritpl_free(s->tpls[i]);
+    }
+    sh_free(s->tpls);
     sh_free(s->topics);
     memset(s, 0, sizeof(*s));
 }
 
-int sh_selectors_match(const sh_selectors_t *s, const sh_event_t *ev)
+int sh_selectors_match_topic(const sh_selectors_t *s, const char *topic, size_t len)
 {
-    size_t i, j;
+    sh_str_t t;
+    size_t j;
 
-    if (ev->is_private && !s->may_private)
-        return 0;
     if (s->all)
         return 1;
-    for (i = 0; i < ev->ntopics; i++) {
-        for (j = 0; j < s->ntopics; j++) {
-            if (str_eq(ev->topics[i], s->topics[j]))
-                return 1;
-        }
+    t.ptr = topic;
+    t.len = len;
+    for (j = 0; j < s->ntopics; j++) {
+        if (str_eq(t, s->topics[j]))
+            return 1;
+        if (s->tpls != NULL && s->tpls[j] != NULL && sh_uritpl_match(s->tpls[j], topic, len))
+            return 1;
     }
     return 0;
+}
+
+int sh_selectors_match_topics(const sh_selectors_t *s, const sh_event_t *ev)
+{
+    size_t i;
+
+    for (i = 0; i < ev->ntopics; i++) {
+        if (sh_selectors_match_topic(s, ev->topics[i].ptr, ev->topics[i].len))
+            return 1;
+    }
+    return 0;
+}
+
+int sh_selectors_can_see(const sh_selectors_t *s, const sh_event_t *ev)
+{
+    if (!ev->is_private || s->may_private)
+        return 1;
+    return s->allow != NULL && sh_selectors_match_topics(s->allow, ev);
+}
+
+int sh_selectors_match(const sh_selectors_t *s, const sh_event_t *ev)
+{
+    return sh_selectors_can_see(s, ev) && sh_selectors_match_topics(s, ev);
 }

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * sh_subs: a map from each exact topic to a doubly linked list of links (one link per
- * subscription and topic, all of a subscription's links in one array), plus a list of the
- * `*` subscriptions. Dispatch allocates nothing.
+ * sh_subs: a map from each distinct selector string (an exact topic or a URI template) to a
+ * doubly linked list of links (one link per subscription and selector, all of a
+ * subscription's links in one array), a list of the template entries, and a list of the
+ * `*` subscriptions. A template is compiled once per registry entry, however many
+ * subscriptions share it, and matched once per dispatch. Dispatch allocates nothing (but
+ * see sh_uritpl_match() for topics over 4 KiB).
  *
  * A dispatch keeps, in a cursor on its stack reachable from |dispatch_cursor|, the link
  * (or `*` subscription) it will visit next. Removing a subscription moves any cursor off
@@ -19,11 +22,14 @@
 #include "base/map.h"
 #include "hub/subs.h"
 
-typedef struct stopic_s {
-    sh_sub_link_t *head; /* the links of the subscriptions to this topic */
-    size_t name_len;     /* bytes at |name| */
-    char name[];         /* the topic; the key of this topic in the map */
-} stopic_t;
+typedef struct stopic_s stopic_t;
+struct stopic_s {
+    sh_sub_link_t *head;           /* the links of the subscriptions to this selector */
+    sh_uritpl_t *tpl;              /* a URI template entry: compiled; NULL for an exact topic */
+    stopic_t *pat_prev, *pat_next; /* in the registry's template list (tpl != NULL) */
+    size_t name_len;               /* bytes at |name| */
+    char name[];                   /* the selector; the key of this entry in the map */
+};
 
 struct sh_sub_link_s {
     sh_sub_t *sub;
@@ -36,6 +42,7 @@ typedef struct dcursor_s {
     struct dcursor_s *outer;
     sh_sub_link_t *next_link;
     sh_sub_t *next_all;
+    stopic_t *next_pat;
 } dcursor_t;
 
 static sh_map_t *topic_map(const sh_subs_t *r)
@@ -66,8 +73,11 @@ void sh_subs_dispose(sh_subs_t *r)
     if (m == NULL)
         return;
     assert(r->count == 0);
-    while ((e = sh_map_next(m, &it)) != NULL)
-        sh_free(e->value);
+    while ((e = sh_map_next(m, &it)) != NULL) {
+        stopic_t *t = e->value;
+        sh_uritpl_free(t->tpl);
+        sh_free(t);
+    }
     sh_map_dispose(m);
     sh_free(m);
     memset(r, 0, sizeof(*r));
@@ -93,13 +103,31 @@ static void link_remove(sh_subs_t *r, sh_sub_link_t *l)
         void *was = sh_map_del(topic_map(r), t->name, t->name_len);
         assert(was == t);
         (void)was;
+        if (t->tpl != NULL) {
+            for (c = r->dispatch_cursor; c != NULL; c = c->outer) {
+                if (c->next_pat == t)
+                    c->next_pat = t->pat_next;
+            }
+            if (t->pat_prev != NULL)
+                t->pat_prev->pat_next = t->pat_next;
+            else
+                r->pat_head = t->pat_next;
+            if (t->pat_next != NULL)
+                t->pat_next->pat_prev = t->pat_prev;
+            sh_uritpl_free(t->tpl);
+            r->npatterns--;
+        } else {
+            r->ntopics--;
+        }
         sh_free(t);
-        r->ntopics--;
     }
 }
 
-/* Links |l| (its sub set) at the head of the topic |name|'s list. 0 or ENOMEM. */
-static int link_add(sh_subs_t *r, sh_sub_link_t *l, const sh_str_t *name)
+/*
+ * Links |l| (its sub set) at the head of the selector |name|'s list; |is_tpl| says it is a
+ * valid URI template (the entry then compiles its own copy). 0 or ENOMEM.
+ */
+static int link_add(sh_subs_t *r, sh_sub_link_t *l, const sh_str_t *name, int is_tpl)
 {
     sh_map_t *m = topic_map(r);
     stopic_t *t = sh_map_get(m, name->ptr, name->len);
@@ -111,14 +139,30 @@ static int link_add(sh_subs_t *r, sh_sub_link_t *l, const sh_str_t *name)
         if (t == NULL)
             return SSEHUB_ENOMEM;
         t->head = NULL;
+        t->tpl = NULL;
+        t->pat_prev = NULL;
+        t->pat_next = NULL;
         t->name_len = name->len;
         memcpy(t->name, name->ptr, name->len);
         t->name[name->len] = '\0';
+        if (is_tpl && sh_uritpl_compile(t->name, t->name_len, &t->tpl) != 0) {
+            sh_free(t);
+            return SSEHUB_ENOMEM; /* it compiled for the subscription: only memory can fail */
+        }
         if (sh_map_put(m, t->name, t->name_len, t) != 0) {
+            sh_uritpl_free(t->tpl);
             sh_free(t);
             return SSEHUB_ENOMEM;
         }
-        r->ntopics++;
+        if (t->tpl != NULL) {
+            t->pat_next = r->pat_head;
+            if (r->pat_head != NULL)
+                ((stopic_t *)r->pat_head)->pat_prev = t;
+            r->pat_head = t;
+            r->npatterns++;
+        } else {
+            r->ntopics++;
+        }
     }
     l->topic = t;
     l->prev = NULL;
@@ -144,7 +188,8 @@ int sh_subs_add(sh_subs_t *r, sh_sub_t *sub)
     }
     for (i = 0; i < n; i++) {
         sub->links[i].sub = sub;
-        rc = link_add(r, &sub->links[i], &sub->sel.topics[i]);
+        rc = link_add(r, &sub->links[i], &sub->sel.topics[i],
+                      sub->sel.tpls != NULL && sub->sel.tpls[i] != NULL);
         if (rc != 0)
             goto err_unlink;
     }
@@ -200,17 +245,30 @@ void sh_subs_remove(sh_subs_t *r, sh_sub_t *sub)
 /* Delivers |ev| to |sub| if it is new to it and allowed; returns 1 when delivered. */
 static size_t deliver(sh_sub_t *sub, sh_event_t *ev, sh_deliver_cb cb, void *user)
 {
-    if (ev->seq <= sub->last_seq || (ev->is_private && !sub->sel.may_private))
+    if (ev->seq <= sub->last_seq || !sh_selectors_can_see(&sub->sel, ev))
         return 0;
     sub->last_seq = ev->seq;
     cb(sub, ev, user);
     return 1;
 }
 
+/* Whether the template entry |t| matches one of |ev|'s topics. */
+static int pattern_matches(const stopic_t *t, const sh_event_t *ev)
+{
+    size_t i;
+
+    for (i = 0; i < ev->ntopics; i++) {
+        if (sh_uritpl_match(t->tpl, ev->topics[i].ptr, ev->topics[i].len))
+            return 1;
+    }
+    return 0;
+}
+
 /*
- * The subscriptions of each of the event's topics, then the `*` ones. The topic is known to
- * match, so only the seq and private rules are checked; the seq rule also drops the
- * second visit of a subscription listening to several of the event's topics, or to `*` too.
+ * The subscriptions of each of the event's topics, then those of each template that matches
+ * (each template is matched once, whatever the number of its subscriptions), then the `*`
+ * ones. The selector is known to match, so only the seq and private rules are checked; the
+ * seq rule also drops the second visit of a subscription matched several ways.
  */
 size_t sh_subs_dispatch(sh_subs_t *r, sh_event_t *ev, sh_deliver_cb cb, void *user)
 {
@@ -221,6 +279,7 @@ size_t sh_subs_dispatch(sh_subs_t *r, sh_event_t *ev, sh_deliver_cb cb, void *us
     cur.outer = r->dispatch_cursor;
     cur.next_link = NULL;
     cur.next_all = NULL;
+    cur.next_pat = NULL;
     r->dispatch_cursor = &cur;
     for (i = 0; i < ev->ntopics; i++) {
         const stopic_t *t;
@@ -229,6 +288,16 @@ size_t sh_subs_dispatch(sh_subs_t *r, sh_event_t *ev, sh_deliver_cb cb, void *us
             break;
         t = sh_map_get(m, ev->topics[i].ptr, ev->topics[i].len);
         if (t == NULL)
+            continue;
+        for (l = t->head; l != NULL; l = cur.next_link) {
+            cur.next_link = l->next;
+            calls += deliver(l->sub, ev, cb, user);
+        }
+    }
+    for (stopic_t *t = r->pat_head; t != NULL; t = cur.next_pat) {
+        sh_sub_link_t *l;
+        cur.next_pat = t->pat_next;
+        if (!pattern_matches(t, ev))
             continue;
         for (l = t->head; l != NULL; l = cur.next_link) {
             cur.next_link = l->next;

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * sh_subs: one event loop's subscriptions, indexed by exact topic (plus a list for `*`),
- * and the dispatch of an event to the subscriptions it matches. Each loop has its own
+ * sh_subs: one event loop's subscriptions, indexed by exact topic (a hash map), with one
+ * shared entry per distinct URI template (compiled once, matched once per event however
+ * many subscriptions use it) and a list for `*`; and the dispatch of an event to the
+ * subscriptions it matches. Each loop has its own
  * registry and touches it from its own thread only, so there is no lock.
  *
  * A subscription remembers the newest seq it was given (|last_seq|): an event whose seq
@@ -32,10 +34,12 @@ struct sh_sub_s {
 };
 
 typedef struct sh_subs_s {
-    void *topics;       /* private: topic -> list of links */
+    void *topics;       /* private: selector string -> entry with its list of links */
+    void *pat_head;     /* private: the URI template entries */
     sh_sub_t *all_head; /* `*` subscriptions */
     size_t count;       /* subscriptions registered */
     size_t ntopics;     /* distinct exact topics with at least one subscription */
+    size_t npatterns;   /* distinct URI templates with at least one subscription */
     /* Private: the dispatch in progress (so a callback may remove its subscription). */
     void *dispatch_cursor;
 } sh_subs_t;
