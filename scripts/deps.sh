@@ -23,6 +23,8 @@ chromium
 libuv1-dev
 node-llhttp
 libjansson-dev
+# Mercure authorization: JWT verification (HS256, RS256, ES256).
+libjwt-dev
 curl
 "
 

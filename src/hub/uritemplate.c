@@ -424,14 +424,15 @@ static void match_named(const mctx_t *m, const part_t *pt)
                 break;
             if (pct_at(s, n, j)) {
                 j += 3;
+                chars++;
             } else if (is_unreserved((unsigned char)s[j]) || s[j] == ',') {
+                /* A UTF-8 continuation byte is part of the character before it. */
+                if (((unsigned char)s[j] & 0xc0) != 0x80)
+                    chars++;
                 j++;
-                while (j < n && ((unsigned char)s[j] & 0xc0) == 0x80)
-                    j++;
             } else {
                 break;
             }
-            chars++;
         }
         if (j < n && s[j] == sep)
             item[j + 1] = 1;

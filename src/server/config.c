@@ -34,6 +34,9 @@ typedef enum {
     K_ACCESS_LOG, /* a file name, "-" for stderr */
     K_HELP,       /* --help, -h */
     K_VERSION,    /* --version */
+    K_STRING,     /* a non-empty string stored (a copy) at |off| (char *) */
+    K_JWT_ALG,    /* HS256|RS256|ES256 */
+    K_YESNO,      /* a boolean that takes a value on the command line too */
     K_LATER,      /* a flag of a later version that takes a value */
     K_LATER_BOOL  /* a flag of a later version that takes none */
 } kind_t;
@@ -74,11 +77,11 @@ static const opt_t opts[] = {
     {"access-log", K_ACCESS_LOG, 0, 0, 0, NULL},
     {"help", K_HELP, 0, 0, 0, NULL},
     {"version", K_VERSION, 0, 0, 0, NULL},
-    {"publisher-key", K_LATER, 0, 0, 0, NULL},
-    {"subscriber-key", K_LATER, 0, 0, 0, NULL},
-    {"jwt-alg", K_LATER, 0, 0, 0, NULL},
-    {"anonymous", K_LATER, 0, 0, 0, NULL},
-    {"subscriptions", K_LATER_BOOL, 0, 0, 0, NULL},
+    {"publisher-key", K_STRING, FIELD(publisher_key), 0, 0, NULL},
+    {"subscriber-key", K_STRING, FIELD(subscriber_key), 0, 0, NULL},
+    {"jwt-alg", K_JWT_ALG, 0, 0, 0, NULL},
+    {"anonymous", K_YESNO, FIELD(anonymous), 0, 0, NULL},
+    {"subscriptions", K_BOOL, FIELD(subscriptions), 0, 0, NULL},
     {"tls-cert", K_LATER, 0, 0, 0, NULL},
     {"tls-key", K_LATER, 0, 0, 0, NULL},
 };
@@ -133,6 +136,15 @@ static const char *const usage_lines[] = {
     "  --slow disconnect|conflate past its cap a subscriber is dropped (and",
     "                             catches up from history) or skips to the",
     "                             newest event of each topic [disconnect]",
+    "  --publisher-key KEY        JWT key of publishers: the HS256 secret, or a PEM",
+    "                             public key file with --jwt-alg RS256|ES256;",
+    "                             unset: publishing from loopback only [unset]",
+    "  --subscriber-key KEY       JWT key of subscribers, likewise [unset]",
+    "  --jwt-alg ALG              HS256, RS256 or ES256 [HS256]",
+    "  --anonymous yes|no         subscribers without a JWT receive public",
+    "                             updates [yes]",
+    "  --subscriptions            presence: subscription events and the",
+    "                             /.well-known/mercure/subscriptions API [off]",
     "  --no-ui                    do not serve the demo page at /",
     "  --log-level LEVEL          error, warn, info or debug [info]",
     "  --access-log FILE          one line per request; - is stderr [off]",
@@ -219,6 +231,8 @@ int sh_config_defaults(sh_config_t *c)
     c->no_ui = 0;
     c->log_level = SH_LOG_INFO;
     c->access_log = NULL;
+    c->anonymous = 1;
+    c->jwt_alg = SH_JWT_HS256;
 
     c->listen[0] = dup_n("127.0.0.1:8080", strlen("127.0.0.1:8080"));
     c->nlisten = c->listen[0] != NULL;
@@ -240,6 +254,10 @@ void sh_config_dispose(sh_config_t *c)
     c->store = NULL;
     sh_free(c->access_log);
     c->access_log = NULL;
+    sh_free(c->publisher_key);
+    c->publisher_key = NULL;
+    sh_free(c->subscriber_key);
+    c->subscriber_key = NULL;
 }
 
 /* ---- messages ------------------------------------------------------------------------------ */
@@ -593,6 +611,25 @@ static int apply(parse_t *p, const opt_t *o, const char *v, int from_argv)
     }
     case K_ACCESS_LOG:
         return set_str(&c->access_log, v) < 0 ? fail(p, "out of memory") : 0;
+    case K_STRING:
+        return set_str((char **)(void *)((char *)c + o->off), v) < 0 ? fail(p, "out of memory") : 0;
+    case K_JWT_ALG:
+        if (strcmp(v, "HS256") == 0)
+            c->jwt_alg = SH_JWT_HS256;
+        else if (strcmp(v, "RS256") == 0)
+            c->jwt_alg = SH_JWT_RS256;
+        else if (strcmp(v, "ES256") == 0)
+            c->jwt_alg = SH_JWT_ES256;
+        else
+            return fail(p, "%s: '%s' is not a supported algorithm (use HS256, RS256 or ES256)",
+                        p->who, show(p, v, strlen(v)));
+        return 0;
+    case K_YESNO:
+        if (parse_bool(v, &b) < 0)
+            return fail(p, "%s: '%s' is not a valid boolean (use yes or no)", p->who,
+                        show(p, v, strlen(v)));
+        *(int *)(void *)((char *)c + o->off) = b;
+        return 0;
     case K_LATER:
     case K_LATER_BOOL:
         return fail(p, "%s: not available in this version", p->who);

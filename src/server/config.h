@@ -15,6 +15,7 @@
 #define SH_CONFIG_MAX_ORIGINS 64
 
 typedef enum { SH_LOG_ERROR = 0, SH_LOG_WARN, SH_LOG_INFO, SH_LOG_DEBUG } sh_log_level_t;
+typedef enum { SH_JWT_HS256 = 0, SH_JWT_RS256, SH_JWT_ES256 } sh_jwt_alg_t;
 
 typedef struct sh_config_s {
     char *listen[SH_CONFIG_MAX_LISTEN]; /* "ADDR:PORT" ("[v6]:PORT" for IPv6) */
@@ -42,6 +43,12 @@ typedef struct sh_config_s {
     int no_ui;                 /* --no-ui */
     sh_log_level_t log_level;  /* --log-level error|warn|info|debug: info */
     char *access_log;          /* --access-log FILE ("-" is stderr); NULL: off */
+    /* Authorization (Mercure JWTs), see server/auth.h. */
+    char *publisher_key;  /* --publisher-key: HS256 secret or PEM file path; NULL: unset */
+    char *subscriber_key; /* --subscriber-key: likewise */
+    sh_jwt_alg_t jwt_alg; /* --jwt-alg: HS256 */
+    int anonymous;        /* --anonymous yes|no: 1 */
+    int subscriptions;    /* --subscriptions: presence events and API; 0 */
 } sh_config_t;
 
 /**

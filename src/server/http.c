@@ -22,7 +22,7 @@
 #define SH_LINGER_MS    2000         /* after a final response: wait for the peer's FIN */
 #define SH_HNAME_MAX    256
 
-enum { H_NONE = 0, H_CTYPE, H_LAST_EVENT_ID, H_ORIGIN, H_EXPECT, H_HOST };
+enum { H_NONE = 0, H_CTYPE, H_LAST_EVENT_ID, H_ORIGIN, H_EXPECT, H_HOST, H_AUTHZ, H_COOKIE };
 
 static int on_message_begin(llhttp_t *p);
 static int on_url(llhttp_t *p, const char *at, size_t len);
@@ -99,6 +99,8 @@ static void req_init(sh_req_t *r, const sh_config_t *cfg)
     sh_buf_init(&r->ctype, mh);
     sh_buf_init(&r->last_event_id, mh);
     sh_buf_init(&r->origin, mh);
+    sh_buf_init(&r->authz, mh);
+    sh_buf_init(&r->cookie, mh);
     sh_buf_init(&r->body, (size_t)cfg->max_body);
 }
 
@@ -109,6 +111,8 @@ static void req_dispose(sh_req_t *r)
     sh_buf_dispose(&r->ctype);
     sh_buf_dispose(&r->last_event_id);
     sh_buf_dispose(&r->origin);
+    sh_buf_dispose(&r->authz);
+    sh_buf_dispose(&r->cookie);
     sh_buf_dispose(&r->body);
 }
 
@@ -117,6 +121,7 @@ static void on_conn_closed(uv_handle_t *h)
     sh_conn_t *c = h->data;
     sh_worker_t *w = c->w;
 
+    sh_authz_stream_closed(c); /* a subscription refused after its token was read */
     sh_sendq_dispose(&c->out);
     req_dispose(&c->req);
     sh_buf_dispose(&c->pending);
@@ -219,6 +224,7 @@ void sh_conn_accept(sh_worker_t *w, uv_stream_t *server)
     sh_list_init(&c->aq);
     sh_list_init(&c->sq);
     sh_list_init(&c->dq);
+    sh_list_init(&c->eq);
     req_init(&c->req, srv->cfg);
     sh_buf_init(&c->pending, w->readbuf_size);
     sh_sendq_init(&c->out, (size_t)srv->cfg->send_buffer);
@@ -440,6 +446,7 @@ void sh_conn_respond(sh_conn_t *c, int status, const char *content_type, const c
         sh_buf_append_str(&b, "\r\n");
     }
     sh_cors_headers(c, &b);
+    sh_buf_append_str(&b, SH_LINK_HEADER);
     if (extra_headers != NULL)
         sh_buf_append_str(&b, extra_headers);
     if (!c->keep_alive)
@@ -511,9 +518,13 @@ static int on_message_begin(llhttp_t *p)
     sh_buf_reset(&r->ctype);
     sh_buf_reset(&r->last_event_id);
     sh_buf_reset(&r->origin);
+    sh_buf_reset(&r->authz);
+    sh_buf_reset(&r->cookie);
     sh_buf_reset(&r->body);
     r->header_bytes = 0;
     r->has_last_event_id = 0;
+    r->has_authz = 0;
+    r->has_cookie = 0;
     r->has_host = 0;
     r->expect_continue = 0;
     r->in_value = H_NONE;
@@ -567,6 +578,15 @@ static int on_header_field_complete(llhttp_t *p)
     } else if (name_is(&r->hname, "origin")) {
         r->in_value = H_ORIGIN;
         sh_buf_reset(&r->origin);
+    } else if (name_is(&r->hname, "authorization")) {
+        r->in_value = H_AUTHZ;
+        r->has_authz = 1;
+        sh_buf_reset(&r->authz);
+    } else if (name_is(&r->hname, "cookie")) {
+        r->in_value = H_COOKIE;
+        if (r->has_cookie) /* RFC 6265 §5.4: one header, but join any more with "; " */
+            (void)sh_buf_append_str(&r->cookie, "; ");
+        r->has_cookie = 1;
     } else if (name_is(&r->hname, "expect")) {
         r->in_value = H_EXPECT;
     } else if (name_is(&r->hname, "host")) {
@@ -596,6 +616,12 @@ static int on_header_value(llhttp_t *p, const char *at, size_t len)
         break;
     case H_EXPECT:
         dst = &r->hname;
+        break;
+    case H_AUTHZ:
+        dst = &r->authz;
+        break;
+    case H_COOKIE:
+        dst = &r->cookie;
         break;
     default:
         return 0;

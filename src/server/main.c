@@ -58,6 +58,24 @@ int main(int argc, char **argv)
         return 2;
     }
 
+    {
+        char err[300];
+
+        if ((cfg.publisher_key != NULL &&
+             sh_auth_key_load(&server.publisher_key, cfg.jwt_alg, cfg.publisher_key, err,
+                              sizeof(err)) != 0) ||
+            (cfg.subscriber_key != NULL &&
+             sh_auth_key_load(&server.subscriber_key, cfg.jwt_alg, cfg.subscriber_key, err,
+                              sizeof(err)) != 0)) {
+            fprintf(stderr, "ssehub: %s: %s\n",
+                    server.publisher_key.bytes == NULL && cfg.publisher_key != NULL
+                        ? "--publisher-key"
+                        : "--subscriber-key",
+                    err);
+            sh_config_dispose(&cfg);
+            return 2;
+        }
+    }
     server.cfg = &cfg;
     server.nworkers = cfg.threads;
     server.started_ms = sh_wall_ms();
@@ -82,6 +100,7 @@ int main(int argc, char **argv)
                 ssehub_version_string(), cfg.threads, cfg.threads == 1 ? "" : "s", cfg.store,
                 (unsigned long long)cfg.history);
 
+    sh_authz_log_policy(&server);
     uv_loop_init(&loop);
     uv_signal_init(&loop, &sigterm);
     uv_signal_init(&loop, &sigint);
@@ -100,6 +119,8 @@ int main(int argc, char **argv)
     ssehub_rcbuf_unref(server.heartbeat);
     sh_log_info("stopped");
     sh_access_log_close();
+    sh_auth_key_dispose(&server.publisher_key);
+    sh_auth_key_dispose(&server.subscriber_key);
     sh_config_dispose(&cfg);
     return 0;
 }

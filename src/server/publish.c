@@ -35,13 +35,6 @@ void sh_publish_handle(sh_conn_t *c)
     const char *reason = NULL;
     int status;
 
-    if (!c->is_loopback) {
-        sh_conn_error(c, 403,
-                      "publishing is allowed from loopback addresses only (no publisher key "
-                      "configured)",
-                      0);
-        return;
-    }
     if (media_type_is(&c->req.ctype, "application/x-www-form-urlencoded")) {
         kind = SH_PUBREQ_FORM;
     } else if (media_type_is(&c->req.ctype, "application/json")) {
@@ -61,6 +54,10 @@ void sh_publish_handle(sh_conn_t *c)
                              (size_t)w->srv->cfg->max_topics, &reason);
     if (status != 0) {
         sh_conn_error(c, status, reason, 0);
+        sh_pubreq_dispose(&r);
+        return;
+    }
+    if (!sh_authz_publish(c, r.topics, r.ntopics)) { /* authz.c sent the 401/403 */
         sh_pubreq_dispose(&r);
         return;
     }

@@ -19,6 +19,7 @@
 #include "hub/event.h"
 #include "hub/sendq.h"
 #include "hub/subs.h"
+#include "server/auth.h"
 #include "server/config.h"
 #include "server/store.h"
 
@@ -85,6 +86,7 @@ struct sh_worker_s {
     sh_list_t streams_age; /* streams, ordered by start (max lifetime) */
     sh_list_t stalled;     /* connections with a write in flight: ordered by its start */
     sh_list_t dirty;       /* connections with frames queued since the last flush */
+    sh_list_t streams_exp; /* streams with a token exp: ordered by it (authz.c) */
     int stopping;
     uint64_t last_expire; /* loop ms of the last history expiry (worker 0) */
     sh_metrics_t metrics;
@@ -95,8 +97,10 @@ struct sh_server_s {
     sh_store_t *store;
     sh_worker_t *workers;
     unsigned nworkers;
-    atomic_ullong connections; /* all workers */
-    ssehub_rcbuf_t *heartbeat; /* ":\n\n", shared by every stream */
+    atomic_ullong connections;    /* all workers */
+    ssehub_rcbuf_t *heartbeat;    /* ":\n\n", shared by every stream */
+    sh_auth_key_t publisher_key;  /* --publisher-key (bytes NULL: loopback publishing only) */
+    sh_auth_key_t subscriber_key; /* --subscriber-key (bytes NULL: anonymous subscribers) */
     int64_t started_ms;
 };
 
@@ -113,10 +117,14 @@ typedef struct sh_req_s {
     sh_buf_t ctype;
     sh_buf_t last_event_id;
     sh_buf_t origin;
+    sh_buf_t authz;  /* Authorization */
+    sh_buf_t cookie; /* Cookie (several headers joined with "; ") */
     sh_buf_t body;
     size_t header_bytes;
     int has_last_event_id;
-    int has_host; /* Host headers seen */
+    int has_authz;  /* an Authorization header was sent */
+    int has_cookie; /* a Cookie header was sent */
+    int has_host;   /* Host headers seen */
     int expect_continue;
     int in_value;  /* the last header callback was a value */
     int too_large; /* the headers passed --max-header */
@@ -147,12 +155,15 @@ struct sh_conn_s {
     uint64_t stream_start;
     uint64_t stall_start;
     sh_sub_t sub;
-    int reason;    /* why it was closed (sh_disconnect_reason), for streams */
-    sh_list_t all; /* worker->conns */
-    sh_list_t tq;  /* reading, lingering or streams_hb */
-    sh_list_t aq;  /* streams_age */
-    sh_list_t sq;  /* stalled */
-    sh_list_t dq;  /* dirty */
+    sh_claims_t *claims; /* a stream's verified token (authz.c), or NULL */
+    int64_t token_exp;   /* its exp (wall ms), 0 for none */
+    sh_list_t eq;        /* worker->streams_exp, when token_exp != 0 */
+    int reason;          /* why it was closed (sh_disconnect_reason), for streams */
+    sh_list_t all;       /* worker->conns */
+    sh_list_t tq;        /* reading, lingering or streams_hb */
+    sh_list_t aq;        /* streams_age */
+    sh_list_t sq;        /* stalled */
+    sh_list_t dq;        /* dirty */
 };
 
 /* worker.c */
@@ -162,6 +173,9 @@ int sh_server_start(sh_server_t *srv);
 void sh_server_stop(sh_server_t *srv); /* thread-safe: asks every worker to stop */
 void sh_server_join(sh_server_t *srv);
 uint64_t sh_server_now(sh_worker_t *w);
+
+/* Mercure discovery (RFC 8288), on every response of the hub. */
+#define SH_LINK_HEADER "Link: </.well-known/mercure>; rel=\"mercure\"\r\n"
 
 /* http.c */
 void sh_conn_accept(sh_worker_t *w, uv_stream_t *server);
@@ -191,6 +205,20 @@ void sh_worker_close_streams(sh_worker_t *w);
 
 /* publish.c */
 void sh_publish_handle(sh_conn_t *c);
+
+/* authz.c: Mercure authorization for the HTTP handlers. */
+/* Logs at start what publishing and subscribing require. */
+void sh_authz_log_policy(const sh_server_t *srv);
+/* Whether |c| may publish an update to |topics|; if not, the error is sent (returns 0). */
+int sh_authz_publish(sh_conn_t *c, const sh_str_t *topics, size_t ntopics);
+/* Authorizes a subscription: sets c->claims / c->sub.sel.allow; 0, or -1 after an error. */
+int sh_authz_subscribe(sh_conn_t *c, const char *query, size_t query_len);
+/* The stream is registered: private-update rights and the exp order. */
+void sh_authz_stream_started(sh_conn_t *c);
+/* Closes the streams whose token expired (wall clock |now_ms|). */
+void sh_authz_expire_streams(sh_worker_t *w, int64_t now_ms);
+/* Frees a stream's claims and unlinks it from streams_exp. */
+void sh_authz_stream_closed(sh_conn_t *c);
 
 /* metrics.c */
 void sh_metrics_handle(sh_conn_t *c);

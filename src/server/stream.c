@@ -40,8 +40,7 @@ static int queue_stream_head(sh_conn_t *c, const sh_replay_t *rp)
     sh_buf_append_str(&b, "HTTP/1.1 200 OK\r\n"
                           "Content-Type: text/event-stream\r\n"
                           "Cache-Control: no-cache\r\n"
-                          "X-Accel-Buffering: no\r\n"
-                          "Connection: close\r\n"
+                          "X-Accel-Buffering: no\r\n" SH_LINK_HEADER "Connection: close\r\n"
                           "Last-Event-ID: ");
     sh_buf_append(&b, rp->last_event_id, rp->last_event_id_len);
     sh_buf_append_str(&b, "\r\n");
@@ -129,12 +128,16 @@ void sh_stream_subscribe(sh_conn_t *c, const char *query, size_t query_len)
         sh_conn_error(c, 400, "missing topic: subscribe with ?topic=NAME (or topic=* for all)", 0);
         goto out;
     }
+    if (sh_authz_subscribe(c, query, query_len) != 0)
+        goto out; /* authz.c sent the 401 */
     rc = sh_selectors_init(&c->sub.sel, topics, ntopics);
     if (rc != 0) {
         sh_conn_error(c, rc == SSEHUB_ENOMEM ? 500 : 400,
                       rc == SSEHUB_ENOMEM ? "out of memory" : "empty topic", 0);
         goto out;
     }
+    if (c->claims != NULL && c->claims->has_subscribe)
+        c->sub.sel.allow = &c->claims->subscribe; /* private updates: replayed and live */
     rc = sh_store_replay(w->srv->store, &c->sub.sel, last_id, last_id_len, sh_wall_ms(), &rp);
     if (rc == 0)
         rc = queue_stream_head(c, &rp);
@@ -151,6 +154,7 @@ void sh_stream_subscribe(sh_conn_t *c, const char *query, size_t query_len)
         goto out;
     }
     c->state = SH_CONN_STREAM;
+    sh_authz_stream_started(c);
     c->stream_start = sh_server_now(w);
     c->last_write = c->stream_start;
     sh_list_push_back(&w->streams_age, &c->aq);
@@ -167,9 +171,13 @@ void sh_stream_subscribe(sh_conn_t *c, const char *query, size_t query_len)
     sh_buf_dispose(&c->req.ctype);
     sh_buf_dispose(&c->req.last_event_id);
     sh_buf_dispose(&c->req.origin);
+    sh_buf_dispose(&c->req.authz);
+    sh_buf_dispose(&c->req.cookie);
     sh_buf_dispose(&c->req.body);
     sh_conn_flush(c);
 out:
+    if (c->state != SH_CONN_STREAM)
+        sh_authz_stream_closed(c); /* refused: the token's claims go */
     sh_replay_dispose(&rp);
     sh_free(topics);
     sh_free(decoded);
@@ -181,6 +189,7 @@ void sh_stream_closed(sh_conn_t *c)
 
     sh_subs_remove(&w->subs, &c->sub);
     sh_selectors_dispose(&c->sub.sel);
+    sh_authz_stream_closed(c);
     atomic_fetch_sub_explicit(&w->metrics.subscribers, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&w->metrics.disconnects[c->reason], 1, memory_order_relaxed);
     sh_log_debug("%s: stream closed (reason %d)", c->peer, c->reason);

@@ -106,6 +106,8 @@ static void on_tick(uv_timer_t *t)
         sh_conn_close(c, SH_DISC_CLIENT);
     }
     sh_worker_tick_streams(w, now);
+    if (!sh_list_empty(&w->streams_exp))
+        sh_authz_expire_streams(w, sh_wall_ms()); /* streams whose token expired */
     if (w->index == 0 && now - w->last_expire >= 1000) {
         w->last_expire = now;
         sh_store_expire(w->srv->store, sh_wall_ms());
@@ -274,6 +276,7 @@ static int worker_init(sh_server_t *srv, sh_worker_t *w, unsigned index)
     sh_list_init(&w->streams_age);
     sh_list_init(&w->stalled);
     sh_list_init(&w->dirty);
+    sh_list_init(&w->streams_exp);
     w->inbox.slots = sh_calloc(SH_INBOX_CAP, sizeof(*w->inbox.slots));
     w->readbuf_size = SH_READBUF_SIZE;
     w->readbuf = sh_malloc(w->readbuf_size);

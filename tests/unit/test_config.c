@@ -196,6 +196,15 @@ static const flag_case_t flag_cases[] = {
     {"access-log", "SSEHUB_ACCESS_LOG", "/var/log/ssehub.log", T_STR, F(access_log), 0,
      "/var/log/ssehub.log"},
     {"access-log", "SSEHUB_ACCESS_LOG", "-", T_STR, F(access_log), 0, "-"},
+    {"publisher-key", "SSEHUB_PUBLISHER_KEY", "!ChangeMe!", T_STR, F(publisher_key), 0,
+     "!ChangeMe!"},
+    {"subscriber-key", "SSEHUB_SUBSCRIBER_KEY", "/etc/keys/sub.pem", T_STR, F(subscriber_key), 0,
+     "/etc/keys/sub.pem"},
+    {"jwt-alg", "SSEHUB_JWT_ALG", "HS256", T_INT, F(jwt_alg), SH_JWT_HS256, NULL},
+    {"jwt-alg", "SSEHUB_JWT_ALG", "RS256", T_INT, F(jwt_alg), SH_JWT_RS256, NULL},
+    {"jwt-alg", "SSEHUB_JWT_ALG", "ES256", T_INT, F(jwt_alg), SH_JWT_ES256, NULL},
+    {"anonymous", "SSEHUB_ANONYMOUS", "no", T_INT, F(anonymous), 0, NULL},
+    {"anonymous", "SSEHUB_ANONYMOUS", "yes", T_INT, F(anonymous), 1, NULL},
 };
 
 static void check_flag_case(const flag_case_t *fc, const sh_config_t *c)
@@ -558,11 +567,16 @@ static const err_case_t err_cases[] = {
     {{NULL}, {"--cors-origin", "null"}, BADORIGIN("--cors-origin", "null")},
     {{NULL}, {"--cors-origin", "**"}, BADORIGIN("--cors-origin", "**")},
     /* Flags of later versions, whatever their form. */
-    {{NULL}, {"--publisher-key", "k"}, LATER("--publisher-key")},
-    {{NULL}, {"--subscriber-key=k"}, LATER("--subscriber-key")},
-    {{NULL}, {"--jwt-alg", "RS256"}, LATER("--jwt-alg")},
-    {{NULL}, {"--anonymous", "no"}, LATER("--anonymous")},
-    {{NULL}, {"--subscriptions"}, LATER("--subscriptions")},
+    {{NULL}, {"--publisher-key"}, "ssehub: --publisher-key needs a value"},
+    {{NULL},
+     {"--jwt-alg", "none"},
+     "ssehub: --jwt-alg: 'none' is not a supported algorithm (use HS256, RS256 or ES256)"},
+    {{NULL},
+     {"--jwt-alg", "HS512"},
+     "ssehub: --jwt-alg: 'HS512' is not a supported algorithm (use HS256, RS256 or ES256)"},
+    {{NULL},
+     {"--anonymous", "maybe"},
+     "ssehub: --anonymous: 'maybe' is not a valid boolean (use yes or no)"},
     {{NULL}, {"--tls-cert", "cert.pem"}, LATER("--tls-cert")},
     {{NULL}, {"--tls-key"}, LATER("--tls-key")},
     /* The environment, named by variable. */
@@ -580,7 +594,10 @@ static const err_case_t err_cases[] = {
      {NULL},
      BADORIGIN("SSEHUB_CORS_ORIGIN", " https://b.example")},
     {{"SSEHUB_TLS_CERT=/etc/cert.pem"}, {NULL}, LATER("SSEHUB_TLS_CERT")},
-    {{"SSEHUB_SUBSCRIPTIONS=1"}, {NULL}, LATER("SSEHUB_SUBSCRIPTIONS")},
+    {{"SSEHUB_SUBSCRIPTIONS=sometimes"},
+     {NULL},
+     "ssehub: SSEHUB_SUBSCRIPTIONS: 'sometimes' is not a valid boolean (use 1, 0, true, false, yes "
+     "or no)"},
     /* The environment is read first: its error wins over a later one on the command line. */
     {{"SSEHUB_HISTORY=x"}, {"--threads", "0"}, BADNUM("SSEHUB_HISTORY", "x")},
     /* Flags are read in order; the first error stops. */
@@ -665,6 +682,9 @@ static const char *const implemented[] = {
     "--no-ui",         "--log-level",
     "--access-log",    "--help",
     "--version",       "-h,",
+    "--publisher-key", "--subscriber-key",
+    "--jwt-alg",       "--anonymous",
+    "--subscriptions",
 };
 
 /* Asserts |text| is lines shorter than 80 columns (UTF-8 code points), each ending in LF. */
@@ -717,7 +737,6 @@ static void test_config_help(void **state)
     assert_non_null(strstr(text, "demo page"));
     /* Later versions' flags are not offered. */
     assert_null(strstr(text, "--tls-cert"));
-    assert_null(strstr(text, "--publisher-key"));
 
     for (i = 0; i < 2; i++) {
         /* Help wins over anything else: bad variables, unknown flags before it. */
