@@ -24,6 +24,19 @@
 #define PEM_MAX   (64 * 1024)
 #define TOKEN_MAX (16 * 1024)
 
+/* Frees a string that jansson allocated (json_dumps, also inside libjwt's
+ * jwt_get_grants_json): with jansson's own allocator, which the server replaces. */
+static void json_free_str(char *p)
+{
+    json_malloc_t m;
+    json_free_t f;
+
+    if (p == NULL)
+        return;
+    json_get_alloc_funcs(&m, &f);
+    f(p);
+}
+
 static jwt_alg_t jwt_alg_of(sh_jwt_alg_t a)
 {
     switch (a) {
@@ -278,7 +291,7 @@ static int read_claims(const char *json, int64_t now_ms, sh_claims_t *out, const
                 goto out;
             }
             out->payload = dup_n(text, strlen(text));
-            free(text);
+            json_free_str(text);
             if (out->payload == NULL) {
                 rc = SSEHUB_ENOMEM;
                 goto out;
@@ -326,7 +339,7 @@ int sh_auth_verify(const sh_auth_key_t *key, sh_jwt_alg_t alg, const char *token
     }
     rc = read_claims(grants, now_ms, out, reason);
 out:
-    free(grants);
+    json_free_str(grants);
     jwt_free(jwt);
     if (rc != 0)
         sh_claims_dispose(out);

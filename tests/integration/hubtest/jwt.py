@@ -1,0 +1,48 @@
+# SPDX-License-Identifier: MIT
+"""JWTs for the tests, with the standard library only: HS256 via hmac; RS256 by signing
+with the `openssl` command (keys made by `openssl genpkey`)."""
+import base64
+import hashlib
+import hmac
+import json
+import os
+import subprocess
+
+
+def b64url(raw):
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def _signing_input(claims, alg):
+    header = {"alg": alg, "typ": "JWT"}
+    return (b64url(json.dumps(header, separators=(",", ":")).encode()) + "." +
+            b64url(json.dumps(claims, separators=(",", ":")).encode()))
+
+
+def hs256(claims, secret):
+    s = _signing_input(claims, "HS256")
+    sig = hmac.new(secret.encode(), s.encode(), hashlib.sha256).digest()
+    return s + "." + b64url(sig)
+
+
+def unsigned(claims):
+    """alg none: no signature at all."""
+    return _signing_input(claims, "none") + "."
+
+
+def rsa_keypair(directory):
+    """Makes an RSA key pair; returns (private PEM path, public PEM path)."""
+    priv = os.path.join(directory, "priv.pem")
+    pub = os.path.join(directory, "pub.pem")
+    subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt",
+                    "rsa_keygen_bits:2048", "-out", priv], check=True, capture_output=True)
+    subprocess.run(["openssl", "pkey", "-in", priv, "-pubout", "-out", pub], check=True,
+                   capture_output=True)
+    return priv, pub
+
+
+def rs256(claims, priv_path):
+    s = _signing_input(claims, "RS256")
+    sig = subprocess.run(["openssl", "dgst", "-sha256", "-sign", priv_path], input=s.encode(),
+                         check=True, capture_output=True).stdout
+    return s + "." + b64url(sig)

@@ -1,0 +1,246 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Mercure compatibility end to end: a real hub with --publisher-key/--subscriber-key,
+JWTs made here (HS256 with hmac, RS256 with the openssl command), raw-socket publishers
+(a plain form POST with a Bearer token, as Symfony's Mercure component sends it) and
+subscribers. Covers 401/403, private updates (live and replayed), URI-template
+subscriptions, cookie and query tokens, the loopback-only default, the reserved namespace,
+discovery, and a stream closed when its token expires.
+
+Usage: test_mercure.py [-k SUBSTRING]... PATH-TO-SSEHUB
+"""
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+import time
+import traceback
+import urllib.parse
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from hubtest import jwt  # noqa: E402
+from hubtest.http import Conn, Fail, Stream, check  # noqa: E402
+from hubtest.hub import Hub, kill_leftovers  # noqa: E402
+
+PUB = "publisher-secret-0123456789abcdef"
+SUB = "subscriber-secret-0123456789abcdef"
+CASES = []
+
+
+def case(fn):
+    CASES.append(fn)
+    return fn
+
+
+def bearer(tok):
+    return [("Authorization", "Bearer " + tok)]
+
+
+async def publish(port, pairs, headers=()):
+    c = await Conn.open(port)
+    try:
+        return await c.publish(pairs, headers=list(headers))
+    except asyncio.IncompleteReadError:
+        raise Fail("publish %r %r: the hub closed the connection" % (pairs, list(headers)))
+    finally:
+        c.close()
+
+
+def q(topics, **extra):
+    items = [("topic", t) for t in topics] + list(extra.items())
+    return "/.well-known/mercure?" + urllib.parse.urlencode(items)
+
+
+async def subscribe(port, topics, headers=(), expect=200, **extra):
+    return await Stream.subscribe(port, path=q(topics, **extra), headers=list(headers),
+                                  expect_status=expect)
+
+
+def datas(s):
+    return [e.data for e in s.events]
+
+
+@case
+async def publish_auth(exe):
+    pub_all = jwt.hs256({"mercure": {"publish": ["*"]}}, PUB)
+    pub_books = jwt.hs256({"mercure": {"publish": ["https://example.com/books/{id}"]}}, PUB)
+    async with Hub(exe, ["--publisher-key", PUB]) as hub:
+        p = hub.port
+        r = await publish(p, [("topic", "a"), ("data", "x")])
+        check(r.status == 401, "no token: %r" % r)
+        r = await publish(p, [("topic", "a"), ("data", "x")], bearer("not.a.token"))
+        check(r.status == 401, "garbage token: %r" % r)
+        r = await publish(p, [("topic", "a"), ("data", "x")], [("Authorization", "Basic eDp5")])
+        check(r.status == 401, "Basic: %r" % r)
+        r = await publish(p, [("topic", "a")], bearer(jwt.hs256({"mercure": {"publish": ["*"]}},
+                                                                "wrong-secret")))
+        check(r.status == 401, "bad signature: %r" % r)
+        r = await publish(p, [("topic", "a")], bearer(jwt.unsigned({"mercure": {"publish": ["*"]}})))
+        check(r.status == 401, "alg none: %r" % r)
+        r = await publish(p, [("topic", "a")],
+                          bearer(jwt.hs256({"exp": int(time.time()) - 10,
+                                            "mercure": {"publish": ["*"]}}, PUB)))
+        check(r.status == 401 and "expired" in r.text, "expired: %r" % r)
+        r = await publish(p, [("topic", "a")], bearer(jwt.hs256({"sub": "x"}, PUB)))
+        check(r.status == 403, "no mercure.publish: %r" % r)
+        r = await publish(p, [("topic", "https://example.com/authors/1")], bearer(pub_books))
+        check(r.status == 403, "topic outside mercure.publish: %r" % r)
+        r = await publish(p, [("topic", "https://example.com/books/1"),
+                              ("topic", "https://example.com/authors/1")], bearer(pub_books))
+        check(r.status == 403, "one topic of two outside mercure.publish: %r" % r)
+        r = await publish(p, [("topic", "https://example.com/books/1"), ("data", "ok")],
+                          bearer(pub_books))
+        check(r.status == 200 and r.text, "allowed publish: %r" % r)
+        r = await publish(p, [("topic", "/.well-known/mercure/subscriptions/x/y")],
+                          bearer(pub_all))
+        check(r.status == 403 and "reserved" in r.text, "reserved namespace: %r" % r)
+        r = await publish(p, [("topic", "https://h.example/.well-known/mercure")],
+                          bearer(pub_all))
+        check(r.status == 403, "reserved namespace, absolute: %r" % r)
+        # A cookie token needs an Origin listed with --cors-origin (the default is *).
+        r = await publish(p, [("topic", "a")], [("Cookie", "mercureAuthorization=" + pub_all),
+                                                ("Origin", "https://evil.example")])
+        check(r.status == 403 and "Origin" in r.text, "cookie publish, bad origin: %r" % r)
+        check(r.header("Link") == '</.well-known/mercure>; rel="mercure"',
+              "discovery Link header: %r" % r.header("Link"))
+    async with Hub(exe, ["--publisher-key", PUB, "--cors-origin", "https://app.example"]) as hub:
+        r = await publish(hub.port, [("topic", "a")],
+                          [("Cookie", "mercureAuthorization=" + pub_all),
+                           ("Origin", "https://app.example")])
+        check(r.status == 200, "cookie publish from a listed origin: %r" % r)
+        await hub.wait_stderr("publishers need a HS256 JWT")
+
+
+@case
+async def loopback_default(exe):
+    async with Hub(exe, []) as hub:
+        await hub.wait_stderr("publishing is accepted from loopback clients only")
+        r = await publish(hub.port, [("topic", "a"), ("data", "x")])
+        check(r.status == 200, "loopback publish without a key: %r" % r)
+
+
+@case
+async def private_updates(exe):
+    pub = jwt.hs256({"mercure": {"publish": ["*"]}}, PUB)
+    sub_books = jwt.hs256({"mercure": {"subscribe": ["https://example.com/books/{id}"]}}, SUB)
+    sub_other = jwt.hs256({"mercure": {"subscribe": ["https://example.com/authors/{id}"]}}, SUB)
+    async with Hub(exe, ["--publisher-key", PUB, "--subscriber-key", SUB]) as hub:
+        p = hub.port
+        topic = "https://example.com/books/{id}"
+        anon = await subscribe(p, [topic])
+        auth = await subscribe(p, [topic], bearer(sub_books))
+        other = await subscribe(p, [topic], bearer(sub_other))
+        byq = await subscribe(p, [topic], authorization=sub_books)
+        byc = await subscribe(p, [topic], [("Cookie", "a=b; mercureAuthorization=" + sub_books)])
+        r = await publish(p, [("topic", "https://example.com/books/1"), ("data", "public")],
+                          bearer(pub))
+        check(r.status == 200, "public: %r" % r)
+        r = await publish(p, [("topic", "https://example.com/books/2"), ("data", "secret"),
+                              ("private", "on")], bearer(pub))
+        check(r.status == 200, "private: %r" % r)
+        first = r.text
+        r = await publish(p, [("topic", "https://example.com/books/3"), ("data", "end")],
+                          bearer(pub))
+        for s, name, want in ((anon, "anonymous", ["public", "end"]),
+                              (auth, "header token", ["public", "secret", "end"]),
+                              (other, "other claim", ["public", "end"]),
+                              (byq, "query token", ["public", "secret", "end"]),
+                              (byc, "cookie token", ["public", "secret", "end"])):
+            check(await s.wait_events(len(want), 5), "%s: got %r" % (name, datas(s)))
+            await s.read_for(0.2)
+            check(datas(s) == want, "%s: got %r, want %r" % (name, datas(s), want))
+        # Replay: the private update is replayed only to the authorised subscriber.
+        s = await subscribe(p, [topic], lastEventID="earliest")
+        await s.wait_events(2, 5)
+        await s.read_for(0.3)
+        check(datas(s) == ["public", "end"], "anonymous replay: %r" % datas(s))
+        s = await subscribe(p, [topic], bearer(sub_books), lastEventID="earliest")
+        await s.wait_events(3, 5)
+        check(datas(s) == ["public", "secret", "end"], "authorised replay: %r" % datas(s))
+        check(first in [e.id for e in s.events], "replayed private id")
+        # Bad subscriber tokens: 401.
+        s = await subscribe(p, [topic], bearer("x.y.z"), expect=401)
+        check(s.resp.status == 401, "bad subscriber token: %r" % s.resp)
+        s = await subscribe(p, [topic], bearer(jwt.hs256({"mercure": {}}, PUB)), expect=401)
+        check(s.resp.status == 401, "publisher's key on a subscriber token: %r" % s.resp)
+
+
+@case
+async def anonymous_no_and_expiry(exe):
+    async with Hub(exe, ["--subscriber-key", SUB, "--anonymous", "no"]) as hub:
+        s = await subscribe(hub.port, ["a"], expect=401)
+        check(s.resp.status == 401, "anonymous refused: %r" % s.resp)
+        tok = jwt.hs256({"exp": int(time.time()) + 2, "mercure": {"subscribe": []}}, SUB)
+        s = await subscribe(hub.port, ["a"], bearer(tok))
+        await s.read_to_eof(10)
+        check(s.eof, "the stream did not end when its token expired")
+
+
+@case
+async def rs256(exe):
+    with tempfile.TemporaryDirectory(prefix="ssehub-mercure-") as d:
+        priv, pubkey = jwt.rsa_keypair(d)
+        good = jwt.rs256({"mercure": {"publish": ["*"]}}, priv)
+        # HS256 signed with the public key's PEM as the secret: the confusion attack.
+        with open(pubkey) as f:
+            confused = jwt.hs256({"mercure": {"publish": ["*"]}}, f.read())
+        async with Hub(exe, ["--jwt-alg", "RS256", "--publisher-key", pubkey]) as hub:
+            r = await publish(hub.port, [("topic", "a"), ("data", "x")], bearer(good))
+            check(r.status == 200, "RS256 publish: %r" % r)
+            r = await publish(hub.port, [("topic", "a"), ("data", "x")], bearer(confused))
+            check(r.status == 401, "HS/RS confusion: %r" % r)
+
+
+@case
+async def uri_templates(exe):
+    async with Hub(exe, []) as hub:
+        p = hub.port
+        subs = [await subscribe(p, ["https://example.com/books/{id}"]) for _ in range(3)]
+        q2 = await subscribe(p, ["/search{?q}"])
+        for t, d in (("https://example.com/books/1", "b1"), ("https://example.com/authors/1", "a1"),
+                     ("https://example.com/books/1/reviews", "r1"), ("/search?q=x", "s1"),
+                     ("/search?z=x", "s2"), ("https://example.com/books/%C3%A9", "b2")):
+            r = await publish(p, [("topic", t), ("data", d)])
+            check(r.status == 200, "publish %s: %r" % (t, r))
+        for s in subs:
+            await s.wait_events(2, 5)
+            await s.read_for(0.2)
+            check(datas(s) == ["b1", "b2"], "template subscriber got %r" % datas(s))
+        await q2.wait_events(1, 5)
+        check(datas(q2) == ["s1"], "{?q} subscriber got %r" % datas(q2))
+        s = await subscribe(p, ["https://example.com/books/{id}"], lastEventID="earliest")
+        await s.wait_events(2, 5)
+        check(datas(s) == ["b1", "b2"], "template replay: %r" % datas(s))
+
+
+async def run(fn, exe):
+    await asyncio.wait_for(fn(exe), 60)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("-k", action="append")
+    ap.add_argument("exe")
+    a = ap.parse_args()
+    failed = 0
+    for fn in CASES:
+        if a.k and not any(k in fn.__name__ for k in a.k):
+            continue
+        t0 = time.monotonic()
+        try:
+            asyncio.run(run(fn, a.exe))
+            print("ok   %-24s %5.1fs" % (fn.__name__, time.monotonic() - t0), flush=True)
+        except Exception as e:  # noqa: BLE001
+            failed += 1
+            print("FAIL %-24s %s: %s\n%s" % (fn.__name__, type(e).__name__, e,
+                                            traceback.format_exc(limit=3)), flush=True)
+        finally:
+            kill_leftovers()
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
