@@ -735,7 +735,11 @@ static void route(sh_conn_t *c)
     size_t query_len = q ? url_len - path_len - 1 : 0;
     int method = llhttp_get_method(&c->parser);
 
-    if (path_is(url, path_len, "/.well-known/mercure") || path_is(url, path_len, "/events")) {
+    if (path_len >= 34 && memcmp(url, "/.well-known/mercure/subscriptions", 34) == 0 &&
+        (path_len == 34 || url[34] == '/')) {
+        sh_presence_handle(c, url, path_len); /* presence.c: --subscriptions */
+    } else if (path_is(url, path_len, "/.well-known/mercure") ||
+               path_is(url, path_len, "/events")) {
         if (method == HTTP_GET)
             sh_stream_subscribe(c, query, query_len);
         else if (method == HTTP_POST)

@@ -26,6 +26,9 @@
 typedef struct sh_server_s sh_server_t;
 typedef struct sh_worker_s sh_worker_t;
 typedef struct sh_conn_s sh_conn_t;
+typedef struct sh_presence_rec_s sh_presence_rec_t;
+
+#define SH_SUB_ID_MAX 48 /* "urn:uuid:" and 36 characters, NUL */
 
 enum sh_disconnect_reason {
     SH_DISC_CLIENT = 0, /* the client closed the stream */
@@ -155,15 +158,18 @@ struct sh_conn_s {
     uint64_t stream_start;
     uint64_t stall_start;
     sh_sub_t sub;
-    sh_claims_t *claims; /* a stream's verified token (authz.c), or NULL */
-    int64_t token_exp;   /* its exp (wall ms), 0 for none */
-    sh_list_t eq;        /* worker->streams_exp, when token_exp != 0 */
-    int reason;          /* why it was closed (sh_disconnect_reason), for streams */
-    sh_list_t all;       /* worker->conns */
-    sh_list_t tq;        /* reading, lingering or streams_hb */
-    sh_list_t aq;        /* streams_age */
-    sh_list_t sq;        /* stalled */
-    sh_list_t dq;        /* dirty */
+    sh_claims_t *claims;        /* a stream's verified token (authz.c), or NULL */
+    int64_t token_exp;          /* its exp (wall ms), 0 for none */
+    sh_list_t eq;               /* worker->streams_exp, when token_exp != 0 */
+    char sub_id[SH_SUB_ID_MAX]; /* --subscriptions: the subscriber's urn:uuid: id */
+    sh_presence_rec_t *precs;   /* --subscriptions: one record per selector (presence.c) */
+    size_t nprecs;
+    int reason;    /* why it was closed (sh_disconnect_reason), for streams */
+    sh_list_t all; /* worker->conns */
+    sh_list_t tq;  /* reading, lingering or streams_hb */
+    sh_list_t aq;  /* streams_age */
+    sh_list_t sq;  /* stalled */
+    sh_list_t dq;  /* dirty */
 };
 
 /* worker.c */
@@ -219,6 +225,12 @@ void sh_authz_stream_started(sh_conn_t *c);
 void sh_authz_expire_streams(sh_worker_t *w, int64_t now_ms);
 /* Frees a stream's claims and unlinks it from streams_exp. */
 void sh_authz_stream_closed(sh_conn_t *c);
+
+/* presence.c (--subscriptions): records and announces a stream's subscriptions. */
+void sh_presence_stream_started(sh_conn_t *c);
+void sh_presence_stream_closed(sh_conn_t *c);
+/* GET /.well-known/mercure/subscriptions[/{topic}[/{subscriber}]] */
+void sh_presence_handle(sh_conn_t *c, const char *path, size_t path_len);
 
 /* metrics.c */
 void sh_metrics_handle(sh_conn_t *c);

@@ -155,6 +155,7 @@ void sh_stream_subscribe(sh_conn_t *c, const char *query, size_t query_len)
     }
     c->state = SH_CONN_STREAM;
     sh_authz_stream_started(c);
+    sh_presence_stream_started(c);
     c->stream_start = sh_server_now(w);
     c->last_write = c->stream_start;
     sh_list_push_back(&w->streams_age, &c->aq);
@@ -188,6 +189,7 @@ void sh_stream_closed(sh_conn_t *c)
     sh_worker_t *w = c->w;
 
     sh_subs_remove(&w->subs, &c->sub);
+    sh_presence_stream_closed(c); /* before the selectors and claims it points into go */
     sh_selectors_dispose(&c->sub.sel);
     sh_authz_stream_closed(c);
     atomic_fetch_sub_explicit(&w->metrics.subscribers, 1, memory_order_relaxed);

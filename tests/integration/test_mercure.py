@@ -216,6 +216,69 @@ async def uri_templates(exe):
         check(datas(s) == ["b1", "b2"], "template replay: %r" % datas(s))
 
 
+@case
+async def presence(exe):
+    import json
+    watch_tok = jwt.hs256({"mercure": {"subscribe": [
+        "/.well-known/mercure/subscriptions{/topic}{/subscriber}"]}}, SUB)
+    b_tok = jwt.hs256({"mercure": {"subscribe": [], "payload": {"user": "bob"}}}, SUB)
+    async with Hub(exe, ["--subscriber-key", SUB, "--subscriptions"]) as hub:
+        p = hub.port
+        watcher = await subscribe(p, ["/.well-known/mercure/subscriptions{/topic}{/subscriber}"],
+                                  bearer(watch_tok))
+        anon = await subscribe(p, ["/.well-known/mercure/subscriptions{/topic}{/subscriber}"])
+        await watcher.wait_events(2, 5)  # its own subscription and anon's
+
+        def presence_of(topic, active):
+            return [json.loads(e.data) for e in watcher.events
+                    if json.loads(e.data)["topic"] == topic
+                    and json.loads(e.data)["active"] is active]
+
+        books = "https://example.com/books/{id}"
+        b = await subscribe(p, [books], bearer(b_tok))
+        await watcher.read_until(lambda _s: presence_of(books, True), 5)
+        check(len(presence_of(books, True)) == 1, "presence of B: %r" % datas(watcher))
+        ev = presence_of(books, True)[0]
+        check(ev["type"] == "Subscription" and ev["active"] is True
+              and ev["topic"] == "https://example.com/books/{id}"
+              and ev["subscriber"].startswith("urn:uuid:")
+              and ev["payload"] == {"user": "bob"} and ev["@context"] == "https://mercure.rocks/",
+              "presence event: %r" % ev)
+        check(ev["id"] == "/.well-known/mercure/subscriptions/%s/%s" % (
+            urllib.parse.quote(ev["topic"], safe=""), urllib.parse.quote(ev["subscriber"], safe="")),
+            "presence id: %r" % ev["id"])
+        # The API: 401 without a token, 403 without the right, the list with it.
+        r = await Conn.open(p)
+        resp = await r.request("GET", "/.well-known/mercure/subscriptions")
+        r.close()
+        check(resp.status == 401, "API without a token: %r" % resp)
+        r = await Conn.open(p)
+        resp = await r.request("GET", "/.well-known/mercure/subscriptions", bearer(b_tok))
+        r.close()
+        check(resp.status == 403, "API without mercure.subscribe: %r" % resp)
+        r = await Conn.open(p)
+        resp = await r.request("GET", "/.well-known/mercure/subscriptions", bearer(watch_tok))
+        r.close()
+        check(resp.status == 200, "API: %r" % resp)
+        doc = json.loads(resp.body)
+        check(doc["type"] == "Subscriptions" and "lastEventID" in doc, "API doc: %r" % doc)
+        subs = [x for x in doc["subscriptions"] if x["subscriber"] == ev["subscriber"]]
+        check(len(subs) == 1 and subs[0]["payload"] == {"user": "bob"}, "API lists B: %r" % doc)
+        r = await Conn.open(p)
+        resp = await r.request("GET", ev["id"], bearer(watch_tok))
+        r.close()
+        check(resp.status == 200 and json.loads(resp.body)["subscriber"] == ev["subscriber"],
+              "API one subscription: %r" % resp)
+        b.close()
+        await watcher.read_until(lambda _s: presence_of(books, False), 5)
+        check(presence_of(books, False), "no presence event for B leaving: %r" % datas(watcher))
+        gone = presence_of(books, False)[0]
+        check(gone["active"] is False and gone["subscriber"] == ev["subscriber"],
+              "leave event: %r" % gone)
+        await anon.read_for(0.3)
+        check(not anon.events, "an anonymous subscriber received presence: %r" % datas(anon))
+
+
 async def run(fn, exe):
     await asyncio.wait_for(fn(exe), 60)
 

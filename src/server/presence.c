@@ -1,0 +1,336 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Presence (--subscriptions), as Mercure's "active subscriptions": every stream gets a
+ * subscriber id (urn:uuid:, random v4); each of its selectors is a subscription, recorded
+ * in a server-wide list (one mutex; touched at subscribe, unsubscribe and API reads only)
+ * and announced as a private update on
+ * /.well-known/mercure/subscriptions/{topic}/{subscriber} with Mercure's JSON-LD body, through
+ * the store like any publish. GET /.well-known/mercure/subscriptions[/{topic}[/{subscriber}]]
+ * lists the active ones.
+ */
+#include <pthread.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "base/alloc.h"
+#include "base/json.h"
+#include "proto/form.h"
+#include "server/log.h"
+#include "server/server.h"
+#include "ssehub/errno.h"
+
+#define PREFIX "/.well-known/mercure/subscriptions"
+
+struct sh_presence_rec_s {
+    sh_list_t link;    /* in the server's list */
+    const char *topic; /* the selector (points into the conn's selectors) */
+    size_t topic_len;
+    char *id;            /* PREFIX/{topic}/{subscriber}, percent-encoded (sh_malloc'd) */
+    const char *sub;     /* the subscriber id (the conn's sub_id) */
+    const char *payload; /* the token's mercure.payload (the conn's claims), or NULL */
+};
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static sh_list_t records = {&records, &records};
+
+/* Appends |s| percent-encoded: everything but RFC 3986 unreserved characters. */
+static void append_escaped(sh_buf_t *b, const char *s, size_t len)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t i;
+
+    for (i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+            ch == '-' || ch == '.' || ch == '_' || ch == '~') {
+            sh_buf_append(b, &s[i], 1);
+        } else {
+            char e[3] = {'%', hex[ch >> 4], hex[ch & 15]};
+            sh_buf_append(b, e, 3);
+        }
+    }
+}
+
+/* Mercure's JSON-LD Subscription object for |r| of |c|. */
+static void append_subscription(sh_buf_t *b, const sh_presence_rec_t *r, const char *sub_id,
+                                const char *payload, int active)
+{
+    sh_buf_append_str(b, "{\"@context\":\"https://mercure.rocks/\",\"id\":");
+    sh_json_append_string(b, r->id, strlen(r->id));
+    sh_buf_append_str(b, ",\"type\":\"Subscription\",\"topic\":");
+    sh_json_append_string(b, r->topic, r->topic_len);
+    sh_buf_append_str(b, ",\"subscriber\":");
+    sh_json_append_string(b, sub_id, strlen(sub_id));
+    sh_buf_append_str(b, active ? ",\"active\":true" : ",\"active\":false");
+    if (payload != NULL) {
+        sh_buf_append_str(b, ",\"payload\":");
+        sh_buf_append_str(b, payload);
+    }
+    sh_buf_append_str(b, "}");
+}
+
+/* Publishes the update announcing |r| (private, through the store). */
+static void announce(sh_conn_t *c, const sh_presence_rec_t *r, int active)
+{
+    sh_buf_t body;
+    sh_event_init_t init;
+    sh_event_t *ev = NULL;
+    sh_str_t topic;
+    const char *reason = NULL;
+
+    sh_buf_init(&body, 1024 * 1024);
+    append_subscription(&body, r, r->sub, r->payload, active);
+    memset(&init, 0, sizeof(init));
+    topic.ptr = r->id;
+    topic.len = strlen(r->id);
+    init.topics = &topic;
+    init.ntopics = 1;
+    init.data.ptr = body.base != NULL ? body.base : "";
+    init.data.len = body.len;
+    init.id.ptr = "";
+    init.is_private = 1;
+    if (sh_store_publish(c->w->srv->store, &init, sh_wall_ms(), &ev, &reason) == 0)
+        sh_event_unref(ev);
+    else
+        sh_log_warn("presence: subscription update for %s not published: %s", c->sub_id, reason);
+    sh_buf_dispose(&body);
+}
+
+/* A random (v4) urn:uuid: id. */
+static void new_subscriber_id(char out[SH_SUB_ID_MAX])
+{
+    unsigned char u[16];
+    size_t got = 0;
+    ssize_t n;
+
+    while (got < sizeof(u) && (n = getrandom(u + got, sizeof(u) - got, 0)) > 0)
+        got += (size_t)n;
+    u[6] = (unsigned char)((u[6] & 0x0f) | 0x40);
+    u[8] = (unsigned char)((u[8] & 0x3f) | 0x80);
+    snprintf(out, SH_SUB_ID_MAX,
+             "urn:uuid:%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u[0],
+             u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13],
+             u[14], u[15]);
+}
+
+void sh_presence_stream_started(sh_conn_t *c)
+{
+    const sh_selectors_t *sel = &c->sub.sel;
+    size_t n = sel->ntopics + (sel->all ? 1 : 0), i, idlen;
+    sh_buf_t b;
+
+    if (!c->w->srv->cfg->subscriptions)
+        return;
+    new_subscriber_id(c->sub_id);
+    c->precs = sh_calloc(n, sizeof(*c->precs));
+    if (c->precs == NULL)
+        return;
+    for (i = 0; i < n; i++) {
+        sh_presence_rec_t *r = &c->precs[i];
+        r->topic = i < sel->ntopics ? sel->topics[i].ptr : "*";
+        r->topic_len = i < sel->ntopics ? sel->topics[i].len : 1;
+        sh_buf_init(&b, 64 * 1024);
+        sh_buf_append_str(&b, PREFIX "/");
+        append_escaped(&b, r->topic, r->topic_len);
+        sh_buf_append_str(&b, "/");
+        append_escaped(&b, c->sub_id, strlen(c->sub_id));
+        sh_buf_append(&b, "", 1);
+        r->id = sh_buf_take(&b, &idlen);
+        r->sub = c->sub_id;
+        r->payload = c->claims != NULL ? c->claims->payload : NULL;
+        sh_list_init(&r->link);
+        if (r->id == NULL)
+            continue;
+        pthread_mutex_lock(&lock);
+        sh_list_push_back(&records, &r->link);
+        pthread_mutex_unlock(&lock);
+        announce(c, r, 1);
+    }
+    c->nprecs = n;
+}
+
+void sh_presence_stream_closed(sh_conn_t *c)
+{
+    size_t i;
+
+    if (c->precs == NULL)
+        return;
+    for (i = 0; i < c->nprecs; i++) {
+        sh_presence_rec_t *r = &c->precs[i];
+        if (r->id == NULL)
+            continue;
+        pthread_mutex_lock(&lock);
+        sh_list_remove(&r->link);
+        pthread_mutex_unlock(&lock);
+        if (!c->w->stopping)
+            announce(c, r, 0);
+        sh_free(r->id);
+    }
+    sh_free(c->precs);
+    c->precs = NULL;
+    c->nprecs = 0;
+}
+
+/* The escaped subscriber id that a record's id ends with. */
+static const char *rec_subscriber(const sh_presence_rec_t *r)
+{
+    const char *slash = strrchr(r->id, '/');
+
+    return slash != NULL ? slash + 1 : "";
+}
+
+/* Whether |r| is selected by the request path's escaped segments (NULL: any). */
+static int rec_selected(const sh_presence_rec_t *r, const char *topic_seg, size_t topic_len,
+                        const char *sub_seg, size_t sub_len)
+{
+    const char *start = r->id + strlen(PREFIX "/");
+    const char *sub = rec_subscriber(r);
+    size_t tl = (size_t)(sub - 1 - start);
+
+    if (topic_seg != NULL && (tl != topic_len || memcmp(start, topic_seg, tl) != 0))
+        return 0;
+    if (sub_seg != NULL && (strlen(sub) != sub_len || memcmp(sub, sub_seg, sub_len) != 0))
+        return 0;
+    return 1;
+}
+
+/* Re-escapes one path segment as ids are escaped (a client may have escaped differently). */
+static void canonical_segment(sh_buf_t *out, const char *seg, size_t len)
+{
+    char *tmp = sh_malloc(len + 1);
+    size_t n;
+
+    if (tmp == NULL)
+        return;
+    n = sh_form_decode(seg, len, tmp);
+    append_escaped(out, tmp, n);
+    sh_free(tmp);
+}
+
+/* The id of the newest event: the lastEventID of the answer. */
+static char *last_event_id(sh_server_t *srv)
+{
+    sh_selectors_t none;
+    sh_replay_t rp;
+    char *id = NULL;
+
+    memset(&none, 0, sizeof(none));
+    if (sh_store_replay(srv->store, &none, NULL, 0, sh_wall_ms(), &rp) == 0) {
+        id = rp.last_event_id;
+        rp.last_event_id = NULL;
+        sh_replay_dispose(&rp);
+    }
+    return id;
+}
+
+/* Whether the request may read the API: see README (Mercure authorization). */
+static int may_read(sh_conn_t *c, const char *path, size_t path_len)
+{
+    sh_server_t *srv = c->w->srv;
+
+    if (srv->subscriber_key.bytes == NULL) {
+        if (srv->cfg->anonymous)
+            return 1;
+        sh_conn_error(c, 401, "missing token: anonymous subscribers are refused (--anonymous no)",
+                      0);
+        return 0;
+    }
+    if (sh_authz_subscribe(c, "", 0) != 0)
+        return 0; /* 401 sent */
+    if (c->claims == NULL) {
+        sh_conn_error(c, 401, "missing token: the subscriptions API needs mercure.subscribe", 0);
+        return 0;
+    }
+    if (!c->claims->has_subscribe ||
+        !sh_selectors_match_topic(&c->claims->subscribe, path, path_len)) {
+        sh_authz_stream_closed(c);
+        sh_conn_error(c, 403, "the token's mercure.subscribe does not cover this resource", 0);
+        return 0;
+    }
+    sh_authz_stream_closed(c); /* frees the claims: a plain request keeps nothing */
+    return 1;
+}
+
+void sh_presence_handle(sh_conn_t *c, const char *path, size_t path_len)
+{
+    sh_server_t *srv = c->w->srv;
+    size_t plen = strlen(PREFIX);
+    const char *rest = path + plen, *end = path + path_len, *slash;
+    sh_buf_t topic_c, sub_c, b;
+    const char *tseg = NULL, *sseg = NULL;
+    size_t tlen = 0, slen = 0, count = 0;
+    char *last;
+    sh_list_t *n;
+    int single;
+
+    if (!srv->cfg->subscriptions) {
+        sh_conn_error(c, 404, "not found: the subscriptions API needs --subscriptions", 0);
+        return;
+    }
+    if (llhttp_get_method(&c->parser) != HTTP_GET) {
+        sh_conn_respond(c, 405, "text/plain; charset=utf-8", "Allow: GET\r\n",
+                        "method not allowed: use GET\n", 28);
+        return;
+    }
+    if (!may_read(c, path, path_len))
+        return;
+    sh_buf_init(&topic_c, 64 * 1024);
+    sh_buf_init(&sub_c, 1024);
+    if (rest < end) { /* "/{topic}[/{subscriber}]" */
+        rest++;
+        slash = memchr(rest, '/', (size_t)(end - rest));
+        canonical_segment(&topic_c, rest,
+                          slash != NULL ? (size_t)(slash - rest) : (size_t)(end - rest));
+        tseg = topic_c.base != NULL ? topic_c.base : "";
+        tlen = topic_c.len;
+        if (slash != NULL) {
+            canonical_segment(&sub_c, slash + 1, (size_t)(end - slash - 1));
+            sseg = sub_c.base != NULL ? sub_c.base : "";
+            slen = sub_c.len;
+        }
+    }
+    single = sseg != NULL;
+    last = last_event_id(srv);
+    sh_buf_init(&b, 64 * 1024 * 1024);
+    if (!single) {
+        sh_buf_append_str(&b, "{\"@context\":\"https://mercure.rocks/\",\"id\":");
+        sh_json_append_string(&b, path, path_len);
+        sh_buf_append_str(&b, ",\"type\":\"Subscriptions\",\"lastEventID\":");
+        sh_json_append_string(&b, last != NULL ? last : "earliest",
+                              last != NULL ? strlen(last) : 8);
+        sh_buf_append_str(&b, ",\"subscriptions\":[");
+    }
+    pthread_mutex_lock(&lock);
+    for (n = records.next; n != &records; n = n->next) {
+        const sh_presence_rec_t *r = sh_container_of(n, sh_presence_rec_t, link);
+        if (!rec_selected(r, tseg, tlen, sseg, slen))
+            continue;
+        if (count++ > 0)
+            sh_buf_append_str(&b, ",");
+        append_subscription(&b, r, r->sub, r->payload, 1);
+        if (single)
+            break;
+    }
+    pthread_mutex_unlock(&lock);
+    if (!single)
+        sh_buf_append_str(&b, "]}");
+    if (single && count == 0) {
+        sh_conn_error(c, 404, "no such active subscription", 0);
+    } else if (b.len == 0 || b.base == NULL) {
+        sh_conn_error(c, 500, "out of memory", 0);
+    } else {
+        if (single) { /* the object itself, with lastEventID added */
+            b.len--;  /* drop the closing brace */
+            sh_buf_append_str(&b, ",\"lastEventID\":");
+            sh_json_append_string(&b, last != NULL ? last : "earliest",
+                                  last != NULL ? strlen(last) : 8);
+            sh_buf_append_str(&b, "}");
+        }
+        sh_conn_respond(c, 200, "application/ld+json", "Cache-Control: no-store\r\n", b.base,
+                        b.len);
+    }
+    sh_free(last);
+    sh_buf_dispose(&b);
+    sh_buf_dispose(&topic_c);
+    sh_buf_dispose(&sub_c);
+}
