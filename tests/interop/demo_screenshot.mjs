@@ -11,7 +11,7 @@
 // Exit status: 0 when every check passed and OUT.png was written; 1 on any failure (one
 // line saying which step, then the hub's stderr); 2 on a usage error.
 //
-// Steps: start `ssehub --listen 127.0.0.1:0 --store memory --threads 1` and read the port
+// Steps: start `ssehub --listen 127.0.0.1:0 --store memory --threads 1 --subscriptions` and read the port
 // from its `listening on 127.0.0.1:PORT` line on stderr; open http://127.0.0.1:PORT/ at
 // 1280x800; wait for #state to read OPEN; publish three updates through the page's form
 // (a plain one that looks like HTML, a multi-line one, one with a custom event type),
@@ -49,7 +49,8 @@ const fail = (msg) => {
 
 // Starts the hub; resolves {child, port, stderr()} once it printed its port.
 function startHub(bin) {
-    const args = ['--listen', '127.0.0.1:0', '--store', 'memory', '--threads', '1'];
+    // --subscriptions: the page's "Connected clients" card reads the subscriptions API.
+    const args = ['--listen', '127.0.0.1:0', '--store', 'memory', '--threads', '1', '--subscriptions'];
     const child = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     const hub = { child, port: 0, stderr: () => err, exited: null };
@@ -212,6 +213,10 @@ async function main() {
                 const t = document.querySelector('#subscribers')?.textContent.trim() ?? '';
                 return /^\d+$/.test(t) && Number(t) >= 1;
             }));
+        await step('wait for #clients to list this page (topic demo) from the subscriptions API', () =>
+            page.waitForFunction(() => [...document.querySelectorAll('#clients .client')]
+                .some((c) => c.dataset.subscriber?.startsWith('urn:uuid:') &&
+                    [...c.querySelectorAll('.client-topic')].some((t) => t.textContent === 'demo'))));
         const subscribers = (await page.textContent('#subscribers')).trim();
         const state = (await page.textContent('#state')).trim();
         if (state !== 'OPEN') fail(`#state reads ${state} after publishing, not OPEN`);
