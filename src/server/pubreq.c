@@ -119,6 +119,24 @@ static bool has_line_break_or_nul(const sh_str_t *s)
             memchr(s->ptr, '\0', s->len) != NULL);
 }
 
+/* Whether |s| holds another C0 control (tab included), DEL, or a C1 control (U+0080 to
+ * U+009F, UTF-8 C2 80..C2 9F): Mercure forbids them in topics, and in ids and types they
+ * would garble logs and event streams. */
+static bool has_control(const sh_str_t *s)
+{
+    size_t i;
+
+    for (i = 0; i < s->len; i++) {
+        unsigned char c = (unsigned char)s->ptr[i];
+        if (c < 0x20 || c == 0x7f)
+            return true;
+        if (c == 0xc2 && i + 1 < s->len && (unsigned char)s->ptr[i + 1] >= 0x80 &&
+            (unsigned char)s->ptr[i + 1] <= 0x9f)
+            return true;
+    }
+    return false;
+}
+
 static bool is_utf8(const sh_str_t *s)
 {
     return sh_utf8_valid_prefix(s->ptr, s->len) == s->len;
@@ -140,6 +158,8 @@ static const char *check_strings(const sh_pubreq_t *r)
             return "topic contains a line break or NUL";
         if (!is_utf8(&r->topics[i]))
             return "topic is not valid UTF-8";
+        if (has_control(&r->topics[i]))
+            return "topic contains a control character";
     }
     if (!is_utf8(&r->data))
         return "data is not valid UTF-8";
@@ -147,6 +167,8 @@ static const char *check_strings(const sh_pubreq_t *r)
         return "id contains a line break or NUL";
     if (!is_utf8(&r->id))
         return "id is not valid UTF-8";
+    if (has_control(&r->id))
+        return "id contains a control character";
     if (r->id.len > SH_PUBREQ_ID_MAX)
         return "id is too long";
     if (r->id.len == 8 && memcmp(r->id.ptr, "earliest", 8) == 0)
@@ -155,6 +177,8 @@ static const char *check_strings(const sh_pubreq_t *r)
         return "type contains a line break or NUL";
     if (!is_utf8(&r->type))
         return "type is not valid UTF-8";
+    if (has_control(&r->type))
+        return "type contains a control character";
     return NULL;
 }
 

@@ -94,6 +94,12 @@ async def publish_auth(exe):
         r = await publish(p, [("topic", "https://example.com/books/1"), ("data", "ok")],
                           bearer(pub_books))
         check(r.status == 200 and r.text, "allowed publish: %r" % r)
+        for field, value in (("id", "a\x01b"), ("type", "t\x7f"), ("topic", "x\x1b")):
+            pairs = [("topic", "https://example.com/books/1"), ("data", "x")]
+            pairs = [kv for kv in pairs if kv[0] != field] + [(field, value)]
+            r = await publish(p, pairs, bearer(pub_all))
+            check(r.status == 400 and "control character" in r.text,
+                  "%s with a control character: %r" % (field, r))
         r = await publish(p, [("topic", "/.well-known/mercure/subscriptions/x/y")],
                           bearer(pub_all))
         check(r.status == 403 and "reserved" in r.text, "reserved namespace: %r" % r)
