@@ -9,7 +9,8 @@ set -eu
 # browser interop test; driven by the npm package playwright-core, which tests/interop
 # installs with npm). The server: libuv, llhttp's C sources (node-llhttp ships them under
 # /usr/share/llhttp; CMake compiles them into a static library), jansson (JSON publish
-# bodies). Integration tests: curl.
+# bodies), libjwt (Mercure authorization: JWT verification, HS256/RS256/ES256).
+# Integration tests: curl; openssl (RS256 key pairs for the JWT tests).
 PACKAGES="
 build-essential
 cmake
@@ -23,9 +24,9 @@ chromium
 libuv1-dev
 node-llhttp
 libjansson-dev
-# Mercure authorization: JWT verification (HS256, RS256, ES256).
 libjwt-dev
 curl
+openssl
 "
 
 missing=""
