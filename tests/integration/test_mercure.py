@@ -121,6 +121,17 @@ async def publish_auth(exe):
 
 
 @case
+async def bad_key_file(exe):
+    import subprocess
+    r = subprocess.run([exe, "--listen", "127.0.0.1:0", "--jwt-alg", "RS256",
+                        "--publisher-key", "/nonexistent/key.pem"], capture_output=True,
+                       timeout=10)
+    err = r.stderr.decode()
+    check(r.returncode == 2 and "--publisher-key" in err and "cannot open" in err,
+          "a missing PEM file: exit %d, %r" % (r.returncode, err))
+
+
+@case
 async def loopback_default(exe):
     async with Hub(exe, []) as hub:
         await hub.wait_stderr("publishing is accepted from loopback clients only")
@@ -186,7 +197,7 @@ async def anonymous_no_and_expiry(exe):
 
 
 @case
-async def rs256(exe):
+async def rs256_es256(exe):
     with tempfile.TemporaryDirectory(prefix="ssehub-mercure-") as d:
         priv, pubkey = jwt.rsa_keypair(d)
         good = jwt.rs256({"mercure": {"publish": ["*"]}}, priv)
@@ -198,6 +209,20 @@ async def rs256(exe):
             check(r.status == 200, "RS256 publish: %r" % r)
             r = await publish(hub.port, [("topic", "a"), ("data", "x")], bearer(confused))
             check(r.status == 401, "HS/RS confusion: %r" % r)
+            r = await publish(hub.port, [("topic", "a"), ("data", "x")],
+                              bearer(jwt.unsigned({"mercure": {"publish": ["*"]}})))
+            check(r.status == 401, "alg none against RS256: %r" % r)
+        ec_priv, ec_pub = jwt.ec_keypair(d)
+        async with Hub(exe, ["--jwt-alg", "ES256", "--publisher-key", ec_pub,
+                             "--subscriber-key", ec_pub]) as hub:
+            r = await publish(hub.port, [("topic", "a"), ("data", "x")],
+                              bearer(jwt.es256({"mercure": {"publish": ["a"]}}, ec_priv)))
+            check(r.status == 200, "ES256 publish: %r" % r)
+            r = await publish(hub.port, [("topic", "a"), ("data", "x")], bearer(good))
+            check(r.status == 401, "an RS256 token against ES256: %r" % r)
+            s = await subscribe(hub.port, ["a"], bearer(jwt.es256({"mercure": {"subscribe": ["a"]}},
+                                                                   ec_priv)))
+            check(s.resp.status == 200, "ES256 subscriber: %r" % s.resp)
 
 
 @case

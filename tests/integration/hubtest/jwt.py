@@ -46,3 +46,36 @@ def rs256(claims, priv_path):
     sig = subprocess.run(["openssl", "dgst", "-sha256", "-sign", priv_path], input=s.encode(),
                          check=True, capture_output=True).stdout
     return s + "." + b64url(sig)
+
+
+def ec_keypair(directory):
+    """Makes a P-256 key pair; returns (private PEM path, public PEM path)."""
+    priv = os.path.join(directory, "ec-priv.pem")
+    pub = os.path.join(directory, "ec-pub.pem")
+    subprocess.run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-out", priv], check=True, capture_output=True)
+    subprocess.run(["openssl", "pkey", "-in", priv, "-pubout", "-out", pub], check=True,
+                   capture_output=True)
+    return priv, pub
+
+
+def _der_ecdsa_to_raw(der, n=32):
+    """openssl writes ECDSA signatures as DER SEQUENCE {r, s}; JWS wants r || s (RFC 7518)."""
+    if der[0] != 0x30:
+        raise ValueError("not a DER sequence")
+    i = 2 if der[1] < 0x80 else 2 + (der[1] & 0x7F)
+    out = b""
+    for _ in range(2):
+        if der[i] != 0x02:
+            raise ValueError("not a DER integer")
+        ln = der[i + 1]
+        out += int.from_bytes(der[i + 2:i + 2 + ln], "big").to_bytes(n, "big")
+        i += 2 + ln
+    return out
+
+
+def es256(claims, priv_path):
+    s = _signing_input(claims, "ES256")
+    der = subprocess.run(["openssl", "dgst", "-sha256", "-sign", priv_path], input=s.encode(),
+                         check=True, capture_output=True).stdout
+    return s + "." + b64url(_der_ecdsa_to_raw(der))
