@@ -302,6 +302,93 @@ static void test_subs_templates_shared(void **state)
     assert_int_equal(sh_failalloc_live(), 0);
 }
 
+/* Dispatch of private updates: only to subscriptions whose `allow` selectors match. */
+static void test_subs_private_dispatch(void **state)
+{
+    sh_subs_t r;
+    sh_sub_t anon, ok, wrong, star;
+    sh_selectors_t allow_ok, allow_wrong;
+    sh_event_t *pub, *priv;
+    size_t calls = 0;
+
+    (void)state;
+    sh_failalloc_install();
+    pub = mkev("/books/1", 1, 0);
+    priv = mkev("/books/2", 2, 1);
+    assert_int_equal(sh_subs_init(&r), 0);
+    memset(&anon, 0, sizeof(anon));
+    memset(&ok, 0, sizeof(ok));
+    memset(&wrong, 0, sizeof(wrong));
+    memset(&star, 0, sizeof(star));
+    assert_int_equal(sel_of(&anon.sel, "/books/{id}", NULL), 0);
+    assert_int_equal(sel_of(&ok.sel, "/books/{id}", NULL), 0);
+    assert_int_equal(sel_of(&wrong.sel, "/books/2", NULL), 0);
+    assert_int_equal(sel_of(&star.sel, "*", NULL), 0);
+    assert_int_equal(sel_of(&allow_ok, "/books/{x}", NULL), 0);
+    assert_int_equal(sel_of(&allow_wrong, "/authors/{x}", NULL), 0);
+    ok.sel.allow = &allow_ok;
+    wrong.sel.allow = &allow_wrong;
+    star.sel.allow = &allow_ok;
+    assert_int_equal(sh_subs_add(&r, &anon), 0);
+    assert_int_equal(sh_subs_add(&r, &ok), 0);
+    assert_int_equal(sh_subs_add(&r, &wrong), 0);
+    assert_int_equal(sh_subs_add(&r, &star), 0);
+    assert_int_equal(r.npatterns, 1); /* anon and ok share the template entry */
+    assert_int_equal(sh_subs_dispatch(&r, pub, count_cb, &calls), 3); /* not "wrong" */
+    calls = 0;
+    assert_int_equal(sh_subs_dispatch(&r, priv, count_cb, &calls), 2); /* ok and star */
+    assert_int_equal(ok.last_seq, 2);
+    assert_int_equal(star.last_seq, 2);
+    assert_int_equal(anon.last_seq, 1);
+    assert_int_equal(wrong.last_seq, 0);
+    sh_subs_remove(&r, &anon);
+    assert_int_equal(r.npatterns, 1); /* still used by ok */
+    sh_subs_remove(&r, &ok);
+    assert_int_equal(r.npatterns, 0);
+    sh_subs_remove(&r, &wrong);
+    sh_subs_remove(&r, &star);
+    sh_subs_dispose(&r);
+    sh_selectors_dispose(&anon.sel);
+    sh_selectors_dispose(&ok.sel);
+    sh_selectors_dispose(&wrong.sel);
+    sh_selectors_dispose(&star.sel);
+    sh_selectors_dispose(&allow_ok);
+    sh_selectors_dispose(&allow_wrong);
+    sh_event_unref(pub);
+    sh_event_unref(priv);
+    assert_int_equal(sh_failalloc_live(), 0);
+}
+
+/* Registering runs out of memory at every allocation in turn, and leaves nothing. */
+static void test_subs_add_oom(void **state)
+{
+    sh_subs_t r;
+    sh_sub_t sub;
+    long fails;
+    int rc;
+
+    (void)state;
+    sh_failalloc_install();
+    assert_int_equal(sh_subs_init(&r), 0);
+    memset(&sub, 0, sizeof(sub));
+    assert_int_equal(sel_of(&sub.sel, "/a/{x}", "/b"), 0);
+    for (fails = 0;; fails++) {
+        sh_failalloc_fail_after(fails);
+        rc = sh_subs_add(&r, &sub);
+        sh_failalloc_fail_after(-1);
+        if (rc == 0)
+            break;
+        assert_int_equal(rc, SSEHUB_ENOMEM);
+        assert_int_equal(r.count, 0);
+        assert_int_equal(r.npatterns, 0);
+        assert_int_equal(r.ntopics, 0);
+    }
+    sh_subs_remove(&r, &sub);
+    sh_subs_dispose(&r);
+    sh_selectors_dispose(&sub.sel);
+    assert_int_equal(sh_failalloc_live(), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -311,6 +398,8 @@ int main(void)
         cmocka_unit_test(test_uritpl_long_topic_and_oom),
         cmocka_unit_test(test_selectors_templates_and_private),
         cmocka_unit_test(test_subs_templates_shared),
+        cmocka_unit_test(test_subs_private_dispatch),
+        cmocka_unit_test(test_subs_add_oom),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
