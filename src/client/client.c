@@ -150,7 +150,8 @@ static void fail_for_good(ssehub_client_t *c, int err)
 }
 
 /* The delay before the next attempt: the reconnection time, doubled per failed attempt
- * since the stream was last open, capped, plus up to 25% of jitter after a failure. */
+ * since the stream was last open, capped, less up to 25% of jitter after a failure (so that
+ * clients dropped together do not come back together). */
 static uint64_t backoff(ssehub_client_t *c)
 {
     uint64_t d = c->retry_ms, cap = c->opt.max_backoff_ms;
@@ -163,7 +164,7 @@ static uint64_t backoff(ssehub_client_t *c)
     if (d > cap)
         d = cap;
     if (c->failures > 0 && d >= 4)
-        d += next_random(c) % (d / 4 + 1);
+        d -= next_random(c) % (d / 4 + 1); /* never under 1.5 x the reconnection time */
     return d;
 }
 
