@@ -9,7 +9,9 @@ set -eu
 # browser interop test; driven by the npm package playwright-core, which tests/interop
 # installs with npm). The server: libuv, llhttp's C sources (node-llhttp ships them under
 # /usr/share/llhttp; CMake compiles them into a static library), jansson (JSON publish
-# bodies). Integration tests: curl.
+# bodies). Integration tests: curl. The client library (src/client): OpenSSL for https
+# (libssl-dev); its tests run nginx with the Nchan module (nginx-light, libnginx-mod-nchan)
+# and make certificates with the openssl program.
 PACKAGES="
 build-essential
 cmake
@@ -24,6 +26,10 @@ libuv1-dev
 node-llhttp
 libjansson-dev
 curl
+libssl-dev
+openssl
+nginx-light
+libnginx-mod-nchan
 "
 
 missing=""
