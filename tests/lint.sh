@@ -30,7 +30,7 @@ if [ -n "$hits" ]; then
     fail=1
 fi
 
-c_files=$(find src include tools tests fuzz bench -name '*.[ch]' -not -path '*/node_modules/*' 2>/dev/null)
+c_files=$(find src include tools tests fuzz bench examples -name '*.[ch]' -not -path '*/node_modules/*' 2>/dev/null)
 banned='sprintf|vsprintf|strcpy|strcat|strncpy|strtok|gets|atoi|atol|localtime|gmtime'
 # shellcheck disable=SC2086
 hits=$(grep -nwE "($banned)[[:space:]]*\(" $c_files)

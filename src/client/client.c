@@ -82,6 +82,9 @@ struct ssehub_client_s {
 
 static void start_attempt(ssehub_client_t *c);
 
+static void set_msg(ssehub_client_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Sets the message of the error about to be reported. */
 static void set_msg(ssehub_client_t *c, const char *fmt, ...)
 {
     va_list ap;

@@ -151,6 +151,10 @@ static int on_headers_complete(llhttp_t *p)
 
     if (r->in_value && end_header(r) != 0)
         return -1;
+    if (p->status_code < 100) {
+        r->error = SSEHUB_EPROTO; /* llhttp takes "050"; HTTP says 100..999 (RFC 9110) */
+        return -1;
+    }
     if (p->status_code >= 100 && p->status_code < 200 && p->status_code != 101)
         return 0; /* informational: the real response follows */
     if (sh_buf_append(&r->reason, "", 1) != 0 ||

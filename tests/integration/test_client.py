@@ -32,6 +32,7 @@ from hubtest.hub import SANITIZER_RE, Hub, kill_leftovers  # noqa: E402
 CASES = []
 SSECAT = None
 SSEHUB = None
+SSE_TAIL = None  # examples/sse_tail, when given
 TOPIC = "https://example.com/t"
 
 
@@ -444,6 +445,30 @@ async def usage_errors(ctx):
               "%s: exit %s, stderr %s" % (args, rc, cat.stderr()))
 
 
+@case("example_sse_tail")
+async def example_sse_tail(ctx):
+    """examples/sse_tail (ssehub_client_run, the shared library) against ssehub."""
+    if SSE_TAIL is None:
+        raise Skip("no sse_tail given")
+    async with Hub(SSEHUB, ["--history", "10"]) as hub:
+        await publish(hub, "one")
+        await publish(hub, "two")
+        p = await asyncio.create_subprocess_exec(
+            SSE_TAIL, hub_url(hub, topic=TOPIC, lastEventID="earliest"), "2",
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        out, err = await asyncio.wait_for(p.communicate(), 20)
+        no_sanitizer("sse_tail", err.decode())
+        lines = out.decode().splitlines()
+        check(p.returncode == 0 and [l.split("\t")[1:] for l in lines]
+              == [["message", "one"], ["message", "two"]],
+              "exit %s out %r err %r" % (p.returncode, out, err))
+        p = await asyncio.create_subprocess_exec(
+            SSE_TAIL, hub_url(hub, "/healthz"), stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE)
+        out, err = await asyncio.wait_for(p.communicate(), 20)
+        check(p.returncode == 1 and b"not text/event-stream" in err, "healthz: %r" % err)
+
+
 class Skip(Exception):
     pass
 
@@ -453,12 +478,14 @@ async def run_case(fn, timeout):
 
 
 def main():
-    global SSECAT, SSEHUB
+    global SSECAT, SSEHUB, SSE_TAIL
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("ssehub")
     ap.add_argument("ssecat")
+    ap.add_argument("sse_tail", nargs="?")
     ap.add_argument("-k", action="append", default=[])
     a = ap.parse_args()
+    SSE_TAIL = os.path.abspath(a.sse_tail) if a.sse_tail else None
     SSEHUB = os.path.abspath(a.ssehub)
     SSECAT = os.path.abspath(a.ssecat)
     failed = ran = 0

@@ -131,6 +131,8 @@ typedef struct rec_s {
     int stop_at_head; /* on_head's return value */
 } rec_t;
 
+static void rec_printf(rec_t *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 static void rec_printf(rec_t *r, const char *fmt, ...)
 {
     va_list ap;
@@ -244,6 +246,7 @@ static void test_resp_heads(void **state)
     r.stop_at_head = 0;
     assert_int_equal(feed(&r, "SSH-2.0-OpenSSH\r\n", 100, true), SSEHUB_EPROTO);
     assert_int_equal(feed(&r, "HTTP/1.1 2000 OK\r\n\r\n", 100, true), SSEHUB_EPROTO);
+    assert_int_equal(feed(&r, "HTTP/1.1 050 Low\r\n\r\n", 100, true), SSEHUB_EPROTO);
     assert_int_equal(
         feed(&r, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n\r\nraw", 100, true),
         SSEHUB_EPROTO);
@@ -259,8 +262,8 @@ static void test_resp_limits(void **state)
     (void)state;
     /* A head larger than the cap, whatever the headers. */
     n = snprintf(in, 200, "HTTP/1.1 200 OK\r\n");
-    for (i = (size_t)n; i + 12 < big; i += 12)
-        memcpy(in + i, "X-A: 123456\r\n" + 0, 12), in[i + 11] = '\n', in[i + 10] = '\r';
+    for (i = (size_t)n; i + 14 < big; i += 14)
+        memcpy(in + i, "X-A: 1234567\r\n", 14);
     memcpy(in + i, "\r\n", 3);
     assert_int_equal(feed(&r, in, 4096, true), SSEHUB_E2BIG);
     /* A Location longer than we keep. */
