@@ -189,6 +189,9 @@ int ssecat_subscribe(const ssecat_opts_t *o)
                     "ssecat: cannot subscribe to '%s': not an http:// or https:// URL, or a "
                     "bad -H header or --last-event-id\n",
                     o->url);
+        else if (rc == SSEHUB_ETLS && o->ca_file != NULL)
+            fprintf(stderr, "ssecat: --cacert: cannot load CA certificates from '%s'\n",
+                    o->ca_file);
         else
             fprintf(stderr, "ssecat: cannot subscribe to '%s': %s\n", o->url, ssehub_strerror(rc));
         uv_loop_close(&s.loop);

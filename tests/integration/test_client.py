@@ -438,9 +438,14 @@ async def usage_errors(ctx):
         (["--publish", "x", "--topic", "t"], "--publish: 'x' is not"),
         (["http://h/", "--parse"], "use one of"),
         (["--max-events"], "--max-events needs a value"),
+        (["https://h/", "--cacert", "/nonexistent.pem"], None),
         ([], "give a URL"),
     ]:
         rc, cat = await ssecat(*args)
+        if want is None:  # not a usage error, but a one-line reason naming the flag
+            check(rc == 1 and cat.err == ["ssecat: --cacert: cannot load CA certificates "
+                                          "from '/nonexistent.pem'"], "%s: %s" % (args, cat.err))
+            continue
         check(rc == 2 and any(want in l for l in cat.err),
               "%s: exit %s, stderr %s" % (args, rc, cat.stderr()))
 
