@@ -57,7 +57,8 @@ struct ssehub_client_s {
     size_t headers_count;
     char *ca_file;               /* copied */
     sh_url_t origin_url;         /* the URL given: every reconnection starts here */
-    sh_url_t url;                /* the URL of the attempt under way (after redirects) */
+    sh_url_t redirect_url;       /* the last redirect's target, zeroed when none */
+    sh_url_t *url;               /* the URL of the attempt: origin_url or redirect_url */
     sh_url_t next_url;           /* the redirect target, between decision and action */
     SSL_CTX *tls;                /* made when an https URL is first met */
     sh_conn_t *conn;             /* the connection, NULL between attempts */
@@ -193,23 +194,19 @@ static void on_timer(uv_timer_t *t)
     c->timer_mode = TIMER_NONE;
     switch (mode) {
     case TIMER_CONNECT:
-        set_msg(c, "no response from %s within %llu ms (connect timeout)", c->url.authority,
+        set_msg(c, "no response from %s within %llu ms (connect timeout)", c->url->authority,
                 (unsigned long long)c->opt.connect_timeout_ms);
         connection_lost(c, SSEHUB_ETIMEDOUT);
         break;
     case TIMER_IDLE:
-        set_msg(c, "no data from %s for %llu ms (idle timeout)", c->url.authority,
+        set_msg(c, "no data from %s for %llu ms (idle timeout)", c->url->authority,
                 (unsigned long long)c->opt.idle_timeout_ms);
         connection_lost(c, SSEHUB_ETIMEDOUT);
         break;
     case TIMER_RECONNECT:
         c->delay_ms = 0;
-        sh_url_dispose(&c->url);
-        if (sh_url_parse(c->origin_url.href, strlen(c->origin_url.href), &c->url) != 0) {
-            set_msg(c, "out of memory");
-            fail_for_good(c, SSEHUB_ENOMEM);
-            break;
-        }
+        c->url = &c->origin_url; /* every reconnection starts from the URL given */
+        sh_url_dispose(&c->redirect_url);
         c->redirects = 0;
         start_attempt(c);
         break;
@@ -257,12 +254,18 @@ static int on_head(void *user, const sh_resp_head_t *h)
             c->action_err = SSEHUB_EREDIRECT;
             return -1;
         }
-        rc = sh_url_resolve(&c->url, h->location, strlen(h->location), &c->next_url);
+        rc = sh_url_resolve(c->url, h->location, strlen(h->location), &c->next_url);
+        if (rc == SSEHUB_ENOMEM) {
+            set_msg(c, "out of memory following a redirect from %s", c->url->href);
+            c->action = ACT_RECONNECT; /* memory may come back: try again later */
+            c->action_err = rc;
+            return -1;
+        }
         if (rc != 0) {
             set_msg(c, "HTTP status %d redirects to a URL that is not http(s): '%.300s'", h->status,
                     h->location);
             c->action = ACT_FAIL;
-            c->action_err = rc == SSEHUB_ENOMEM ? rc : SSEHUB_EREDIRECT;
+            c->action_err = SSEHUB_EREDIRECT;
             return -1;
         }
         c->action = ACT_REDIRECT;
@@ -270,7 +273,7 @@ static int on_head(void *user, const sh_resp_head_t *h)
     }
     if (h->status != 200) {
         set_msg(c, "HTTP status %d%s%s from %s: not an event stream, not reconnecting", h->status,
-                h->reason[0] != '\0' ? " " : "", h->reason, c->url.href);
+                h->reason[0] != '\0' ? " " : "", h->reason, c->url->href);
         c->action = ACT_FAIL;
         c->action_err = SSEHUB_EHTTPSTATUS;
         return -1;
@@ -279,10 +282,10 @@ static int on_head(void *user, const sh_resp_head_t *h)
         !sh_resp_is_event_stream(h->content_type, strlen(h->content_type))) {
         if (h->content_type == NULL)
             set_msg(c, "the response from %s has no Content-Type, not text/event-stream",
-                    c->url.href);
+                    c->url->href);
         else
             set_msg(c, "Content-Type '%.200s' from %s is not text/event-stream", h->content_type,
-                    c->url.href);
+                    c->url->href);
         c->action = ACT_FAIL;
         c->action_err = SSEHUB_ECONTENTTYPE;
         return -1;
@@ -313,9 +316,10 @@ static int on_body(void *user, const char *at, size_t len)
     if (n < 0) {
         if (n == SSEHUB_E2BIG)
             set_msg(c, "the stream from %s exceeds the parser limit of %zu bytes; reconnecting",
-                    c->url.href, ssehub_sse_parser_max_size(c->parser));
+                    c->url->href, ssehub_sse_parser_max_size(c->parser));
         else
-            set_msg(c, "cannot parse the stream from %s: %s", c->url.href, ssehub_strerror((int)n));
+            set_msg(c, "cannot parse the stream from %s: %s", c->url->href,
+                    ssehub_strerror((int)n));
         c->action = ACT_RECONNECT;
         c->action_err = (int)n;
         return -1;
@@ -327,7 +331,7 @@ static int on_complete(void *user)
 {
     ssehub_client_t *c = user;
 
-    set_msg(c, "end of stream from %s", c->url.href);
+    set_msg(c, "end of stream from %s", c->url->href);
     c->action = ACT_RECONNECT;
     c->action_err = SSEHUB_EEOF;
     return -1;
@@ -344,8 +348,9 @@ static void do_action(ssehub_client_t *c)
     switch (a) {
     case ACT_REDIRECT:
         drop_conn(c);
-        sh_url_dispose(&c->url);
-        c->url = c->next_url;
+        sh_url_dispose(&c->redirect_url);
+        c->redirect_url = c->next_url;
+        c->url = &c->redirect_url;
         memset(&c->next_url, 0, sizeof(c->next_url));
         c->redirects++;
         start_attempt(c);
@@ -377,10 +382,10 @@ static void on_conn_read(sh_conn_t *conn, const char *data, size_t len)
     }
     if (rc != 0) {
         if (rc == SSEHUB_E2BIG)
-            set_msg(c, "the response head from %s is larger than %d bytes", c->url.authority,
+            set_msg(c, "the response head from %s is larger than %d bytes", c->url->authority,
                     SH_RESP_MAX_HEAD);
         else
-            set_msg(c, "bad HTTP response from %s: %s", c->url.authority,
+            set_msg(c, "bad HTTP response from %s: %s", c->url->authority,
                     sh_resp_error_reason(&c->resp));
         connection_lost(c, rc);
         return;
@@ -407,7 +412,7 @@ static void on_conn_end(sh_conn_t *conn, int status, const char *why)
         set_msg(c, "%s %s",
                 c->state == SSEHUB_CLIENT_OPEN ? "end of stream:" : "no response:", why);
     else
-        set_msg(c, "connection to %s lost: %s", c->url.authority, why);
+        set_msg(c, "connection to %s lost: %s", c->url->authority, why);
     if (status == SSEHUB_ETLS && c->state != SSEHUB_CLIENT_OPEN)
         fail_for_good(c, status);
     else
@@ -417,7 +422,7 @@ static void on_conn_end(sh_conn_t *conn, int status, const char *why)
 /* Builds and sends the GET request once connected. */
 static int send_request(ssehub_client_t *c)
 {
-    bool same_origin = sh_url_same_origin(&c->origin_url, &c->url);
+    bool same_origin = sh_url_same_origin(&c->origin_url, c->url);
     const char *id;
     size_t id_len, i;
     sh_buf_t b;
@@ -426,11 +431,11 @@ static int send_request(ssehub_client_t *c)
     sh_buf_init(&b, MAX_REQUEST + ssehub_sse_parser_max_size(c->parser));
     rc = sh_buf_append_str(&b, "GET ");
     if (rc == 0)
-        rc = sh_buf_append_str(&b, c->url.target);
+        rc = sh_buf_append_str(&b, c->url->target);
     if (rc == 0)
         rc = sh_buf_append_str(&b, " HTTP/1.1\r\nHost: ");
     if (rc == 0)
-        rc = sh_buf_append_str(&b, c->url.authority);
+        rc = sh_buf_append_str(&b, c->url->authority);
     if (rc == 0)
         rc = sh_buf_append_str(&b, "\r\nAccept: text/event-stream\r\n"
                                    "Cache-Control: no-cache\r\n"
@@ -484,7 +489,7 @@ static void start_attempt(ssehub_client_t *c)
 {
     int rc;
 
-    if (c->url.tls && c->tls == NULL) {
+    if (c->url->tls && c->tls == NULL) {
         c->tls = sh_tls_ctx_new(c->opt.insecure, c->ca_file, c->msg, sizeof(c->msg));
         if (c->tls == NULL) {
             fail_for_good(c, SSEHUB_ETLS);
@@ -493,9 +498,9 @@ static void start_attempt(ssehub_client_t *c)
     }
     sh_resp_init(&c->resp, &resp_cbs, c);
     c->resp_live = true;
-    rc = sh_conn_new(c->loop, &c->url, c->url.tls ? c->tls : NULL, &conn_cbs, c, &c->conn);
+    rc = sh_conn_new(c->loop, c->url, c->url->tls ? c->tls : NULL, &conn_cbs, c, &c->conn);
     if (rc != 0) {
-        set_msg(c, "cannot connect to %s: %s", c->url.authority,
+        set_msg(c, "cannot connect to %s: %s", c->url->authority,
                 rc == SSEHUB_ENOMEM ? ssehub_strerror(rc) : uv_strerror(rc));
         connection_lost(c, rc);
         return;
@@ -555,7 +560,7 @@ static void free_client(ssehub_client_t *c)
     sh_free(c->headers);
     sh_free(c->ca_file);
     sh_url_dispose(&c->origin_url);
-    sh_url_dispose(&c->url);
+    sh_url_dispose(&c->redirect_url);
     sh_url_dispose(&c->next_url);
     if (c->resp_live)
         sh_resp_dispose(&c->resp);
@@ -610,10 +615,9 @@ int ssehub_client_new(uv_loop_t *loop, const char *url, const ssehub_client_opti
     c->state = SSEHUB_CLIENT_CONNECTING;
 
     rc = sh_url_parse(url, strlen(url), &c->origin_url);
-    if (rc == 0)
-        rc = sh_url_parse(url, strlen(url), &c->url);
     if (rc != 0)
         goto out_free;
+    c->url = &c->origin_url;
     if (options->headers_count > 0) {
         c->headers = sh_calloc(options->headers_count, sizeof(*c->headers));
         if (c->headers == NULL) {
@@ -653,7 +657,7 @@ int ssehub_client_new(uv_loop_t *loop, const char *url, const ssehub_client_opti
         if (rc != 0)
             goto out_free;
     }
-    if (c->url.tls) {
+    if (c->url->tls) {
         c->tls = sh_tls_ctx_new(c->opt.insecure, c->ca_file, c->msg, sizeof(c->msg));
         if (c->tls == NULL) {
             rc = SSEHUB_ETLS;

@@ -82,7 +82,7 @@ int sh_url_parse(const char *s, size_t len, sh_url_t *u)
 
     memset(u, 0, sizeof(*u));
     sh_buf_init(&target, SH_URL_MAX);
-    sh_buf_init(&text, SH_URL_MAX + 16);
+    sh_buf_init(&text, SH_URL_MAX + 1); /* the href, NUL included, fits the cap too */
     if (s == NULL || len > SH_URL_MAX || memchr(s, '\0', len) != NULL)
         goto out_fail;
     end = s + len;

@@ -11,7 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/** The longest URL accepted, in bytes (after percent-encoding). */
+/** The longest URL accepted, in bytes: the input, the target and the href (after
+ * percent-encoding and with the default port's ":80" or ":443" dropped) each fit. */
 #define SH_URL_MAX 8192
 
 /** A parsed URL. Every string is NUL-terminated and owned by the URL. */

@@ -641,6 +641,51 @@ static void test_client_new_oom(void **state)
     assert_int_equal(sh_failalloc_live(), 0);
 }
 
+/* Allocation failures while connected (connections, requests, the response reader, the
+ * parser): each is reported as an error and retried or closed, and nothing leaks. */
+static void check_running_oom(script_fn script, const char *path)
+{
+    uv_loop_t loop;
+    server_t srv;
+    seen_t s;
+    ssehub_client_options_t o;
+    ssehub_client_t *c;
+    long n;
+    int nomem = 0;
+
+    for (n = 0;; n++) {
+        memset(&s, 0, sizeof(s));
+        o = options_for(&s);
+        uv_loop_init(&loop);
+        server_start(&srv, &loop, script);
+        s.srv = &srv;
+        s.close_after_events = 3;
+        s.close_after_errors = 6;
+        s.stop_server_on_closed = true; /* a failure for good would be a bug: see below */
+        assert_int_equal(ssehub_client_new(&loop, url_of(&srv, path), &o, &c), 0);
+        sh_failalloc_fail_after(n);
+        if (getenv("SH_TEST_TRACE") != NULL)
+            fprintf(stderr, "running_oom: n=%ld\n", n);
+        uv_run(&loop, UV_RUN_DEFAULT);
+        sh_failalloc_fail_after(-1);
+        if (s.last_error == SSEHUB_ENOMEM)
+            nomem++;
+        assert_true(strchr(s.states, 'X') == NULL); /* out of memory is never for good */
+        finish_loop(&loop, &srv);
+        if (s.nevents == 3 && s.errors == 2)
+            break; /* enough allocations for three streams without a failure */
+        assert_true(n < 500);
+    }
+    assert_true(nomem > 0);
+}
+
+static void test_client_running_oom(void **state)
+{
+    (void)state;
+    check_running_oom(script_stream_then_end, "/");
+    check_running_oom(script_redirects, "/r/2"); /* resolving redirects too */
+}
+
 /* ---- ssehub_client_run(), with the server on its own loop in a thread ----------------- */
 
 typedef struct threaded_s {
@@ -727,6 +772,7 @@ int main(void)
         cmocka_unit_test(test_client_close_anywhere),
         cmocka_unit_test(test_client_bad_arguments),
         cmocka_unit_test(test_client_new_oom),
+        cmocka_unit_test(test_client_running_oom),
         cmocka_unit_test(test_client_run),
     };
 

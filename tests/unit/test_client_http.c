@@ -81,6 +81,15 @@ static void test_url_parse(void **state)
         memset(big + 9, 'a', SH_URL_MAX + 1 - 9);
         big[SH_URL_MAX + 1] = '\0';
         assert_int_equal(sh_url_parse(big, SH_URL_MAX + 1, &u), SSEHUB_EINVAL);
+        /* Nor may the href (scheme, authority and target) pass it: "http://h/" then K
+           letters and two spaces (each encoded in three bytes) give an href of K + 15. */
+        memset(big + 9, 'a', SH_URL_MAX - 9);
+        memcpy(big + 9 + SH_URL_MAX - 11, "  ", 2);
+        assert_int_equal(sh_url_parse(big, SH_URL_MAX, &u), SSEHUB_EINVAL);
+        memcpy(big + 9 + SH_URL_MAX - 15, "  ", 2);
+        assert_int_equal(sh_url_parse(big, SH_URL_MAX - 4, &u), 0);
+        assert_int_equal(strlen(u.href), SH_URL_MAX);
+        sh_url_dispose(&u);
         /* Percent-encoding may not push the target past the cap either. */
         memset(big + 9, ' ', SH_URL_MAX - 9);
         assert_int_equal(sh_url_parse(big, SH_URL_MAX, &u), SSEHUB_EINVAL);
