@@ -6,7 +6,8 @@
  * protocol core's parser, and reconnects after network errors and end of stream with
  * the Last-Event-ID it has seen, waiting the server's retry: time with exponential
  * backoff and jitter. One client lives on one loop; call its functions on that loop's
- * thread only.
+ * thread only. libuv writes to sockets with write(), so a program should ignore SIGPIPE
+ * (signal(SIGPIPE, SIG_IGN)) or a peer that goes away can kill it.
  */
 #ifndef SSEHUB_CLIENT_H
 #define SSEHUB_CLIENT_H

@@ -110,6 +110,8 @@ static void sread(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
     if (srv->nreqs < MAX_REQS)
         srv->reqs[srv->nreqs] = strdup(c->buf);
     resp = srv->script(srv->nreqs++, target);
+    if (resp == NULL)
+        return; /* no answer: the connection stays open and silent */
     len = strlen(resp);
     w = malloc(sizeof(*w) + len);
     memcpy(w->data, resp, len);
@@ -356,6 +358,14 @@ static const char *script_silent(int n, const char *target)
     return resp_buf;
 }
 
+/* Never answers. */
+static const char *script_mute(int n, const char *target)
+{
+    (void)n;
+    (void)target;
+    return NULL;
+}
+
 /* ---- Tests ---------------------------------------------------------------------------- */
 
 static void test_client_reconnect_cycles(void **state)
@@ -533,6 +543,30 @@ static void test_client_idle_timeout(void **state)
     assert_non_null(strstr(s.last_message, "idle timeout"));
     assert_non_null(strstr(srv.reqs[1], "\r\nLast-Event-ID: s0\r\n"));
     assert_non_null(strstr(srv.reqs[2], "\r\nLast-Event-ID: s1\r\n"));
+    finish_loop(&loop, &srv);
+}
+
+static void test_client_connect_timeout(void **state)
+{
+    uv_loop_t loop;
+    server_t srv;
+    seen_t s = {0};
+    ssehub_client_options_t o = options_for(&s);
+    ssehub_client_t *c;
+
+    (void)state;
+    uv_loop_init(&loop);
+    server_start(&srv, &loop, script_mute);
+    s.srv = &srv;
+    s.close_after_errors = 2;
+    o.connect_timeout_ms = 30;
+    assert_int_equal(ssehub_client_new(&loop, url_of(&srv, "/"), &o, &c), 0);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(s.errors, 2);
+    assert_int_equal(s.opens, 0);
+    assert_int_equal(s.last_error, SSEHUB_ETIMEDOUT);
+    assert_non_null(strstr(s.last_message, "within 30 ms (connect timeout)"));
+    assert_in_range(srv.nreqs, 1, 2); /* requests were sent; no response came */
     finish_loop(&loop, &srv);
 }
 
@@ -769,6 +803,7 @@ int main(void)
         cmocka_unit_test(test_client_204_and_content_type),
         cmocka_unit_test(test_client_redirects),
         cmocka_unit_test(test_client_idle_timeout),
+        cmocka_unit_test(test_client_connect_timeout),
         cmocka_unit_test(test_client_close_anywhere),
         cmocka_unit_test(test_client_bad_arguments),
         cmocka_unit_test(test_client_new_oom),
