@@ -2,7 +2,7 @@
 /*
  * ssecat --publish URL --topic T: publishes each line of stdin as one event (a Mercure
  * form POST) over one keep-alive connection, pipelined. Replies come back in order, so
- * reply N answers line N; a reply that is not 200 is reported with its status and reason.
+ * reply N answers line N; a reply that is not 2xx is reported with its status and reason.
  * At end of input ssecat waits for every reply. Memory is bounded: at most MAX_IN_FLIGHT
  * publishes wait for replies and stdin is not read while they do.
  */
@@ -361,7 +361,7 @@ static int on_complete(void *user)
         stop(p, 1);
         return -1;
     }
-    if (p->reply_status != 200) {
+    if (p->reply_status < 200 || p->reply_status > 299) { /* Nchan answers 201 or 202 */
         const char *eol = p->reply.len > 0 ? memchr(p->reply.base, '\n', p->reply.len) : NULL;
         size_t n = eol != NULL ? (size_t)(eol - p->reply.base) : p->reply.len;
         if (n > 0 && p->reply.base[n - 1] == '\r')

@@ -27,7 +27,7 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from hubtest.http import Fail, check, form, request  # noqa: E402
-from hubtest.hub import SANITIZER_RE, Hub, kill_leftovers  # noqa: E402
+from hubtest.hub import LIVE, SANITIZER_RE, Hub, kill_leftovers  # noqa: E402
 
 CASES = []
 SSECAT = None
@@ -63,6 +63,7 @@ class Cat:
             SSECAT, *self.args,
             stdin=asyncio.subprocess.PIPE if self.stdin is not None else asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        LIVE.add(self.proc)  # killed by kill_leftovers() if the case is abandoned
         self._tasks = [asyncio.ensure_future(self._drain(self.proc.stdout, self.out)),
                        asyncio.ensure_future(self._drain(self.proc.stderr, self.err))]
         if self.stdin is not None:

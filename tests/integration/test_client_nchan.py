@@ -34,6 +34,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import test_client  # noqa: E402
 from test_client import Cat, events_of, ssecat  # noqa: E402
 from hubtest.http import Fail, check  # noqa: E402
+from hubtest.hub import kill_leftovers  # noqa: E402
 
 NCHAN_MODULE = "/usr/lib/nginx/modules/ngx_nchan_module.so"
 CASES = []
@@ -253,7 +254,20 @@ async def subscribe_and_resume(ng):
 @case("https_verified")
 async def https_verified(ng):
     got, reconnects = await subscribe_and_receive(ng, "secure", ["--cacert", ng.ca])
-    return "30 messages over TLS, %d reconnections" % reconnects
+    # ssecat --publish over TLS, pipelined: Nchan takes each form body as the message.
+    sub = await Cat(ng.url("tlspub", True), "--cacert", ng.ca, "--json", "--max-events",
+                    "50").start()
+    await wait_subscribed(ng, "tlspub")
+    lines = ["line %d" % i for i in range(50)]
+    rc, pub = await ssecat("--publish", "https://127.0.0.1:%d/pub/tlspub" % ng.tls_port,
+                           "--topic", "t", "--cacert", ng.ca,
+                           stdin=("\n".join(lines) + "\n").encode())
+    check(rc == 0 and pub.err == [], "publish over TLS: exit %s %s" % (rc, pub.stderr()))
+    rc = await sub.wait()
+    check(rc == 0, "subscriber: exit %s %s" % (rc, sub.stderr()))
+    check([e["data"] for e in events_of(sub)] == ["topic=t&data=line%%20%d" % i
+                                                  for i in range(50)], "got %s" % sub.out[:3])
+    return "30 messages over TLS, %d reconnections; 50 publishes over TLS" % reconnects
 
 
 @case("https_untrusted")
@@ -316,6 +330,8 @@ def main():
                     failed += 1
                     line = "FAIL %-22s  %s: %s\n%s" % (name, type(e).__name__, e,
                                                        traceback.format_exc())
+                finally:
+                    kill_leftovers()
                 print(line, flush=True)
         except Fail as e:
             print("FAIL: %s" % e)

@@ -696,6 +696,8 @@ static void check_running_oom(script_fn script, const char *path)
         s.close_after_events = 3;
         s.close_after_errors = 6;
         s.stop_server_on_closed = true; /* a failure for good would be a bug: see below */
+        o.retry_ms = 1;
+        o.max_backoff_ms = 2;
         assert_int_equal(ssehub_client_new(&loop, url_of(&srv, path), &o, &c), 0);
         sh_failalloc_fail_after(n);
         if (getenv("SH_TEST_TRACE") != NULL)
