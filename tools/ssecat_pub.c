@@ -4,7 +4,11 @@
  * form POST) over one keep-alive connection, pipelined. Replies come back in order, so
  * reply N answers line N; a reply that is not 2xx is reported with its status and reason.
  * At end of input ssecat waits for every reply. Memory is bounded: at most MAX_IN_FLIGHT
- * publishes wait for replies and stdin is not read while they do.
+ * publishes (and MAX_UNACKED bytes of them) wait for replies, and stdin is not read while
+ * they do. The requests stay in memory until answered: when the server closes the
+ * connection after a reply that said "Connection: close" (nginx does every 1000 requests;
+ * RFC 9112 says the requests after it were not processed), or while nothing waited for
+ * a reply, ssecat reconnects and sends again what was not answered.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -18,10 +22,11 @@
 #include "client/url.h"
 #include "ssecat.h"
 
-#define MAX_IN_FLIGHT   1024      /* publishes sent and not yet answered */
-#define MAX_WRITE_QUEUE (1 << 20) /* bytes sent and not yet taken by the socket */
-#define READ_CHUNK      (64 * 1024)
-#define REASON_MAX      300 /* bytes of a failed reply's body reported */
+#define MAX_IN_FLIGHT  1024      /* publishes sent and not yet answered */
+#define MAX_UNACKED    (1 << 20) /* bytes of requests sent and not yet answered */
+#define MAX_IDLE_RETRY 3         /* reconnections in a row without a reply in between */
+#define READ_CHUNK     (64 * 1024)
+#define REASON_MAX     300 /* bytes of a failed reply's body reported */
 
 typedef struct pub_s {
     const ssecat_opts_t *o;
@@ -38,19 +43,25 @@ typedef struct pub_s {
     bool in_is_stream; /* which of the two */
     char *in;          /* stdin read buffer */
     sh_buf_t partial;  /* a line not yet ended */
-    sh_buf_t out;      /* requests built from one read */
+    sh_buf_t unacked;  /* the requests not yet answered, in order, from |head| */
+    size_t head;       /* offset of the first unanswered request in |unacked| */
+    size_t unwritten;  /* offset of the first byte not yet written on this connection */
+    sh_buf_t sizes;    /* the size of each unanswered request (size_t), from |size_head| */
+    size_t size_head;  /* index of the first of them */
     sh_buf_t body;     /* one request body */
     sh_buf_t reply;    /* the body of the reply being read, cut at REASON_MAX */
     int reply_status;  /* its status */
     char reply_reason[128];
-    uint64_t sent;      /* publishes sent (line numbers 1..sent) */
-    uint64_t acked;     /* replies received */
-    uint64_t failed;    /* replies that were not 200 */
-    bool reading;       /* a read of stdin is under way (a stream: reading is started) */
-    bool eof;           /* stdin ended */
-    bool done;          /* finished: nothing more happens */
-    bool no_keep_alive; /* the server said it closes after a reply */
-    int status;         /* the exit status */
+    uint64_t sent;         /* publishes sent (line numbers 1..sent) */
+    uint64_t acked;        /* replies received */
+    uint64_t failed;       /* replies that were not 200 */
+    bool reading;          /* a read of stdin is under way (a stream: reading is started) */
+    bool eof;              /* stdin ended */
+    bool done;             /* finished: nothing more happens */
+    bool connected;        /* the connection is up and takes requests */
+    bool close_announced;  /* a reply said Connection: close: later requests go again */
+    unsigned idle_retries; /* reconnections since the last reply */
+    int status;            /* the exit status */
 } pub_t;
 
 static void read_more(pub_t *p);
@@ -100,11 +111,11 @@ static int append_form(sh_buf_t *b, const char *s, size_t len)
     return rc;
 }
 
-/* Appends one POST for the line |data| to p->out. */
+/* Appends one POST for the line |data| to the requests to send. */
 static int add_publish(pub_t *p, const char *data, size_t len)
 {
+    size_t before = p->unacked.len, i, size;
     char digits[24];
-    size_t i;
     int rc;
 
     if (len > 0 && data[len - 1] == '\r')
@@ -123,42 +134,51 @@ static int add_publish(pub_t *p, const char *data, size_t len)
     if (rc == 0)
         rc = append_form(&p->body, data, len);
     if (rc == 0)
-        rc = sh_buf_append_str(&p->out, "POST ");
+        rc = sh_buf_append_str(&p->unacked, "POST ");
     if (rc == 0)
-        rc = sh_buf_append_str(&p->out, p->url.target);
+        rc = sh_buf_append_str(&p->unacked, p->url.target);
     if (rc == 0)
-        rc = sh_buf_append_str(&p->out, " HTTP/1.1\r\nHost: ");
+        rc = sh_buf_append_str(&p->unacked, " HTTP/1.1\r\nHost: ");
     if (rc == 0)
-        rc = sh_buf_append_str(&p->out, p->url.authority);
+        rc = sh_buf_append_str(&p->unacked, p->url.authority);
     if (rc == 0)
-        rc = sh_buf_append_str(&p->out, "\r\nUser-Agent: ssecat/" SSEHUB_VERSION_STRING
-                                        "\r\nContent-Type: application/x-www-form-urlencoded"
-                                        "\r\nContent-Length: ");
+        rc = sh_buf_append_str(&p->unacked, "\r\nUser-Agent: ssecat/" SSEHUB_VERSION_STRING
+                                            "\r\nContent-Type: application/x-www-form-urlencoded"
+                                            "\r\nContent-Length: ");
     if (rc == 0)
-        rc = sh_buf_append(&p->out, digits, sh_fmt_u64(digits, p->body.len));
+        rc = sh_buf_append(&p->unacked, digits, sh_fmt_u64(digits, p->body.len));
     if (rc == 0)
-        rc = sh_buf_append_str(&p->out, "\r\n");
+        rc = sh_buf_append_str(&p->unacked, "\r\n");
     for (i = 0; rc == 0 && i < p->o->headers_count; i++) {
-        rc = sh_buf_append_str(&p->out, p->o->headers[i]);
+        rc = sh_buf_append_str(&p->unacked, p->o->headers[i]);
         if (rc == 0)
-            rc = sh_buf_append_str(&p->out, "\r\n");
+            rc = sh_buf_append_str(&p->unacked, "\r\n");
     }
     if (rc == 0)
-        rc = sh_buf_append_str(&p->out, "\r\n");
+        rc = sh_buf_append_str(&p->unacked, "\r\n");
     if (rc == 0)
-        rc = sh_buf_append(&p->out, p->body.base, p->body.len);
+        rc = sh_buf_append(&p->unacked, p->body.base, p->body.len);
+    size = p->unacked.len - before;
     if (rc == 0)
-        p->sent++;
-    return rc;
+        rc = sh_buf_append(&p->sizes, &size, sizeof(size));
+    if (rc != 0) {
+        p->unacked.len = before;
+        return rc;
+    }
+    p->sent++;
+    return 0;
 }
 
+/* Writes the requests not yet written on this connection, unless it is not up yet or the
+ * server announced that it closes it (they go on the next one). */
 static int flush_out(pub_t *p)
 {
     int rc = 0;
 
-    if (p->out.len > 0)
-        rc = sh_conn_write(p->conn, p->out.base, p->out.len);
-    sh_buf_reset(&p->out);
+    if (!p->connected || p->close_announced || p->unwritten == p->unacked.len)
+        return 0;
+    rc = sh_conn_write(p->conn, p->unacked.base + p->unwritten, p->unacked.len - p->unwritten);
+    p->unwritten = p->unacked.len;
     if (rc != 0) {
         fprintf(stderr, "ssecat: cannot send to %s: %s\n", p->url.authority,
                 rc < -4000 ? ssehub_strerror(rc) : uv_strerror(rc));
@@ -277,7 +297,7 @@ static void read_more(pub_t *p)
     int rc;
 
     want = !p->eof && !p->done && p->conn != NULL && p->sent - p->acked < MAX_IN_FLIGHT &&
-           sh_conn_write_pending(p->conn) <= MAX_WRITE_QUEUE;
+           p->unacked.len - p->head <= MAX_UNACKED;
     if (p->in_is_stream) {
         if (want && !p->reading) {
             rc = uv_read_start((uv_stream_t *)&p->in_handle, on_alloc, on_stream_read);
@@ -329,6 +349,30 @@ static int open_stdin(pub_t *p)
     return rc;
 }
 
+/* Drops the request just answered; compacts the buffers once half of them is answered. */
+static void forget_answered(pub_t *p)
+{
+    size_t *sizes = (size_t *)(void *)p->sizes.base;
+    size_t count = p->sizes.len / sizeof(size_t);
+
+    p->head += sizes[p->size_head++];
+    if (p->size_head == count) {
+        p->unwritten -= p->head;
+        sh_buf_reset(&p->unacked);
+        sh_buf_reset(&p->sizes);
+        p->head = 0;
+        p->size_head = 0;
+    } else if (p->head > 64 * 1024 && p->head > p->unacked.len / 2) {
+        memmove(p->unacked.base, p->unacked.base + p->head, p->unacked.len - p->head);
+        p->unacked.len -= p->head;
+        p->unwritten -= p->head;
+        p->head = 0;
+        memmove(sizes, sizes + p->size_head, (count - p->size_head) * sizeof(size_t));
+        p->sizes.len = (count - p->size_head) * sizeof(size_t);
+        p->size_head = 0;
+    }
+}
+
 static int on_head(void *user, const sh_resp_head_t *h)
 {
     pub_t *p = user;
@@ -337,7 +381,7 @@ static int on_head(void *user, const sh_resp_head_t *h)
     snprintf(p->reply_reason, sizeof(p->reply_reason), "%s", h->reason);
     sh_buf_reset(&p->reply);
     if (!h->keep_alive)
-        p->no_keep_alive = true;
+        p->close_announced = true;
     return 0;
 }
 
@@ -355,12 +399,14 @@ static int on_complete(void *user)
 {
     pub_t *p = user;
 
-    p->acked++;
-    if (p->acked > p->sent) {
+    if (p->acked == p->sent) {
         fprintf(stderr, "ssecat: a reply from %s answers no publish\n", p->url.authority);
         stop(p, 1);
         return -1;
     }
+    p->acked++;
+    p->idle_retries = 0;
+    forget_answered(p);
     if (p->reply_status < 200 || p->reply_status > 299) { /* Nchan answers 201 or 202 */
         const char *eol = p->reply.len > 0 ? memchr(p->reply.base, '\n', p->reply.len) : NULL;
         size_t n = eol != NULL ? (size_t)(eol - p->reply.base) : p->reply.len;
@@ -394,20 +440,57 @@ static void on_conn_read(sh_conn_t *conn, const char *data, size_t len)
     read_more(p);
 }
 
+static const sh_conn_cbs_t conn_cbs;
+
+/* Opens a new connection, on which every unanswered request goes again. */
+static void reconnect(pub_t *p)
+{
+    int rc;
+
+    sh_conn_close(p->conn);
+    p->conn = NULL;
+    sh_resp_dispose(&p->resp);
+    sh_resp_init(&p->resp, &resp_cbs, p);
+    p->connected = false;
+    p->close_announced = false;
+    p->unwritten = p->head;
+    p->idle_retries++;
+    rc = sh_conn_new(&p->loop, &p->url, p->tls, &conn_cbs, p, &p->conn);
+    if (rc != 0) {
+        fprintf(stderr, "ssecat: cannot reconnect to %s: %s\n", p->url.authority,
+                rc == SSEHUB_ENOMEM ? ssehub_strerror(rc) : uv_strerror(rc));
+        stop(p, 1);
+    }
+}
+
 static void on_conn_end(sh_conn_t *conn, int status, const char *why)
 {
     pub_t *p = sh_conn_data(conn);
+    uint64_t waiting;
 
     (void)status;
     if (sh_resp_finish(&p->resp) == 0 && p->acked == p->sent && p->eof && !p->reading) {
         maybe_done(p);
         return;
     }
+    if (p->done)
+        return;
+    waiting = p->sent - p->acked;
+    /* Safe to send again: the server said the requests after its last reply would not be
+       processed, or none was waiting. A server that keeps closing without a reply stops it. */
+    if ((p->close_announced || waiting == 0) && p->idle_retries < MAX_IDLE_RETRY) {
+        if (waiting > 0)
+            fprintf(stderr,
+                    "ssecat: %s closed the connection as announced; reconnecting to "
+                    "send %llu publishes again\n",
+                    p->url.authority, (unsigned long long)waiting);
+        reconnect(p);
+        return;
+    }
     fprintf(stderr,
-            "ssecat: connection to %s lost (%s)%s with %llu of %llu publishes "
+            "ssecat: connection to %s lost (%s) with %llu of %llu publishes "
             "unacknowledged\n",
-            p->url.authority, why, p->no_keep_alive ? " after the server asked to close" : "",
-            (unsigned long long)(p->sent - p->acked), (unsigned long long)p->sent);
+            p->url.authority, why, (unsigned long long)waiting, (unsigned long long)p->sent);
     stop(p, 1);
 }
 
@@ -420,6 +503,9 @@ static void on_conn_connect(sh_conn_t *conn, int status, const char *why)
         stop(p, 1);
         return;
     }
+    p->connected = true;
+    if (flush_out(p) != 0)
+        return;
     read_more(p);
 }
 
@@ -436,7 +522,8 @@ int ssecat_publish(const ssecat_opts_t *o)
     p.o = o;
     p.in = in;
     sh_buf_init(&p.partial, o->max_size);
-    sh_buf_init(&p.out, SIZE_MAX);
+    sh_buf_init(&p.unacked, SIZE_MAX); /* bounded by MAX_UNACKED, plus one line */
+    sh_buf_init(&p.sizes, SIZE_MAX);   /* bounded by MAX_IN_FLIGHT, plus one read */
     sh_buf_init(&p.body, SIZE_MAX);
     sh_buf_init(&p.reply, REASON_MAX + 1);
     sh_resp_init(&p.resp, &resp_cbs, &p);
@@ -483,7 +570,8 @@ out:
     sh_resp_dispose(&p.resp);
     sh_url_dispose(&p.url);
     sh_buf_dispose(&p.partial);
-    sh_buf_dispose(&p.out);
+    sh_buf_dispose(&p.unacked);
+    sh_buf_dispose(&p.sizes);
     sh_buf_dispose(&p.body);
     sh_buf_dispose(&p.reply);
     return p.status;

@@ -306,6 +306,74 @@ async def publish_failures(ctx):
 
 # ---- Against servers written here ---------------------------------------------------------
 
+class PublishSink:
+    """A publish endpoint that records the data of each request it processes, in order.
+    With |close_every| = N it answers every Nth request with Connection: close and closes,
+    processing nothing after it (as RFC 9112 requires); with |drop_after| = N it closes
+    without a word after answering N requests."""
+
+    def __init__(self, close_every=0, drop_after=0):
+        self.close_every = close_every
+        self.drop_after = drop_after
+        self.data = []
+        self.connections = 0
+
+    async def handle(self, reader, writer):
+        self.connections += 1
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = int(re.search(rb"(?i)\r\ncontent-length: *(\d+)", head).group(1))
+                body = await reader.readexactly(length)
+                if self.drop_after and len(self.data) >= self.drop_after:
+                    break
+                self.data.append(urllib.parse.parse_qs(body.decode(), keep_blank_values=True)
+                                 ["data"][0])
+                close = self.close_every and len(self.data) % self.close_every == 0
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n%s\r\nok"
+                             % (b"Connection: close\r\n" if close else b""))
+                await writer.drain()
+                if close:
+                    break
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        writer.close()
+
+    async def start(self):
+        self.server = await asyncio.start_server(self.handle, "127.0.0.1", 0)
+        self.port = self.server.sockets[0].getsockname()[1]
+        return self
+
+
+@case("publish_reconnects")
+async def publish_reconnects(ctx):
+    """A server that closes the connection after every 7th reply, as announced: the
+    requests after it go again on a new connection; each line is processed once, in
+    order. A server that drops the connection unannounced: exit 1, naming how many
+    publishes are unacknowledged."""
+    lines = ["l%d" % i for i in range(100)]
+    sink = await PublishSink(close_every=7).start()
+    try:
+        rc, pub = await ssecat("--publish", "http://127.0.0.1:%d/p" % sink.port, "--topic", "t",
+                               stdin=("\n".join(lines) + "\n").encode())
+        check(rc == 0, "exit %s %s" % (rc, pub.stderr()))
+        check(sink.data == lines, "processed %d: %s" % (len(sink.data), sink.data[:12]))
+        check(sink.connections == 15, "%d connections" % sink.connections)
+        check(any("closed the connection as announced; reconnecting to send" in l
+                  for l in pub.err), pub.stderr())
+    finally:
+        sink.server.close()
+    sink = await PublishSink(drop_after=3).start()
+    try:
+        rc, pub = await ssecat("--publish", "http://127.0.0.1:%d/p" % sink.port, "--topic", "t",
+                               stdin=("\n".join(lines[:10]) + "\n").encode())
+        check(rc == 1 and any(re.search(r"connection to 127\.0\.0\.1:\d+ lost \(.*\) with 7 "
+                                        r"of 10 publishes unacknowledged", l) for l in pub.err),
+              "exit %s, %s" % (rc, pub.stderr()))
+    finally:
+        sink.server.close()
+
+
 class Recorder:
     """An SSE server that records each request head and answers the Nth with
     responses[N] (bytes), then closes."""
