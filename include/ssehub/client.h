@@ -92,9 +92,10 @@ SSEHUB_EXTERN int ssehub_client_new(uv_loop_t *loop, const char *url,
                                     const ssehub_client_options_t *options, ssehub_client_t **out);
 
 /**
- * Closes |c|: the state becomes CLOSED without a callback, nothing is called any more,
- * and the memory is released once its libuv handles have closed (run the loop). Safe
- * from inside any of |c|'s callbacks. Accepts NULL; call it exactly once per client.
+ * Closes |c|: nothing is called any more, and the memory is released once its libuv
+ * handles have closed (run the loop); do not use |c| after this call. Safe from inside
+ * any of |c|'s callbacks. A client that failed for good (CLOSED) must still be closed to
+ * be freed. Accepts NULL; call it exactly once per client.
  */
 SSEHUB_EXTERN void ssehub_client_close(ssehub_client_t *c);
 
