@@ -155,7 +155,8 @@ static void fail_for_good(ssehub_client_t *c, int err)
 
 /* The delay before the next attempt: the reconnection time, doubled per failed attempt
  * since the stream was last open, capped, less up to 25% of jitter after a failure (so that
- * clients dropped together do not come back together). */
+ * clients dropped together do not come back together), and never under the reconnection
+ * time itself (the cap gives way to a larger retry:). */
 static uint64_t backoff(ssehub_client_t *c)
 {
     uint64_t d = c->retry_ms, cap = c->opt.max_backoff_ms;
@@ -168,8 +169,8 @@ static uint64_t backoff(ssehub_client_t *c)
     if (d > cap)
         d = cap;
     if (c->failures > 0 && d >= 4)
-        d -= next_random(c) % (d / 4 + 1); /* never under 1.5 x the reconnection time */
-    return d;
+        d -= next_random(c) % (d / 4 + 1);
+    return d < c->retry_ms ? c->retry_ms : d; /* never sooner than the reconnection time */
 }
 
 /* A network error or the end of the stream: CONNECTING, reconnect later, tell the user. */

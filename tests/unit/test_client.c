@@ -211,6 +211,7 @@ typedef struct seen_s {
     int errors;
     int last_error;
     uint64_t last_delay; /* the reconnection delay reported with the last error */
+    uint64_t delays[16]; /* the first 16 of them */
     char last_message[512];
     char states[64];
     int close_after_events; /* close from on_event after this many; 0: never */
@@ -255,6 +256,8 @@ static void on_error(ssehub_client_t *c, int err, const char *message)
     s->errors++;
     s->last_error = err;
     s->last_delay = ssehub_client_reconnect_delay(c);
+    if (s->errors <= 16)
+        s->delays[s->errors - 1] = s->last_delay;
     snprintf(s->last_message, sizeof(s->last_message), "%s", message);
     if (ssehub_client_state(c) == SSEHUB_CLIENT_CLOSED) {
         if (s->stop_server_on_closed)
@@ -616,6 +619,56 @@ static void test_client_close_anywhere(void **state)
     finish_loop(&loop, &srv);
 }
 
+/* Backoff against a port nobody listens on: doubling up to the cap with jitter below
+ * it, and never sooner than the reconnection time, even when that is above the cap. */
+static void test_client_backoff(void **state)
+{
+    uv_loop_t loop;
+    server_t srv;
+    seen_t s = {0};
+    ssehub_client_options_t o = options_for(&s);
+    ssehub_client_t *c;
+    char url[64];
+    int port, i;
+
+    (void)state;
+    uv_loop_init(&loop);
+    server_start(&srv, &loop, script_204);
+    port = srv.port;
+    finish_loop(&loop, &srv); /* the port is now closed */
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/", port);
+
+    uv_loop_init(&loop);
+    server_start(&srv, &loop, script_204);
+    s.srv = &srv;
+    s.close_after_errors = 6;
+    o.retry_ms = 2;
+    o.max_backoff_ms = 16;
+    assert_int_equal(ssehub_client_new(&loop, url, &o, &c), 0);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(s.delays[0], 2); /* the first: the reconnection time, no jitter */
+    assert_in_range(s.delays[1], 3, 4);
+    assert_in_range(s.delays[2], 6, 8);
+    assert_in_range(s.delays[3], 12, 16);
+    assert_in_range(s.delays[4], 12, 16); /* the cap */
+    assert_in_range(s.delays[5], 12, 16);
+    finish_loop(&loop, &srv);
+
+    memset(&s, 0, sizeof(s));
+    uv_loop_init(&loop);
+    server_start(&srv, &loop, script_204);
+    s.srv = &srv;
+    s.close_after_errors = 4;
+    o = options_for(&s);
+    o.retry_ms = 30;
+    o.max_backoff_ms = 20;
+    assert_int_equal(ssehub_client_new(&loop, url, &o, &c), 0);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    for (i = 0; i < 4; i++)
+        assert_int_equal(s.delays[i], 30);
+    finish_loop(&loop, &srv);
+}
+
 static void test_client_bad_arguments(void **state)
 {
     static const char *bad_headers[][1] = {{"NoColon"}, {": v"}, {"A: b\r\nC: d"}, {"A B: c"}};
@@ -807,6 +860,7 @@ int main(void)
         cmocka_unit_test(test_client_idle_timeout),
         cmocka_unit_test(test_client_connect_timeout),
         cmocka_unit_test(test_client_close_anywhere),
+        cmocka_unit_test(test_client_backoff),
         cmocka_unit_test(test_client_bad_arguments),
         cmocka_unit_test(test_client_new_oom),
         cmocka_unit_test(test_client_running_oom),
