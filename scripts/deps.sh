@@ -10,7 +10,9 @@ set -eu
 # installs with npm). The server: libuv, llhttp's C sources (node-llhttp ships them under
 # /usr/share/llhttp; CMake compiles them into a static library), jansson (JSON publish
 # bodies), libjwt (Mercure authorization: JWT verification, HS256/RS256/ES256).
-# Integration tests: curl; openssl (RS256 key pairs for the JWT tests).
+# Integration tests: curl; openssl (RS256 key pairs for the JWT tests, certificates for the
+# client's https tests). The client library (src/client): OpenSSL for https (libssl-dev);
+# its tests run nginx with the Nchan module (nginx-light, libnginx-mod-nchan).
 PACKAGES="
 build-essential
 cmake
@@ -27,6 +29,9 @@ libjansson-dev
 libjwt-dev
 curl
 openssl
+libssl-dev
+nginx-light
+libnginx-mod-nchan
 "
 
 missing=""

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Source rules that CI enforces (STYLE.md §3):
 #  - layering: the core (src/base, src/proto, src/hub) includes no libuv, socket or clock
-#    headers and calls no clock;
+#    headers and calls no clock; the client (src/client) includes nothing from hub or server;
 #  - banned libc functions (curl's list) appear nowhere in our C;
 #  - every C file is clang-formatted with the committed .clang-format.
 # Usage: tests/lint.sh SOURCE_DIR
@@ -30,7 +30,17 @@ if [ -n "$hits" ]; then
     fail=1
 fi
 
-c_files=$(find src include tools tests fuzz bench -name '*.[ch]' -not -path '*/node_modules/*' 2>/dev/null)
+# The client (src/client) is a transports-level module: proto and base, never hub or server.
+if [ -d src/client ]; then
+    hits=$(grep -rnE '#include[[:space:]]*"(hub|server)/' src/client)
+    if [ -n "$hits" ]; then
+        echo "lint: src/client may call proto and base only (include found):"
+        echo "$hits"
+        fail=1
+    fi
+fi
+
+c_files=$(find src include tools tests fuzz bench examples -name '*.[ch]' -not -path '*/node_modules/*' 2>/dev/null)
 banned='sprintf|vsprintf|strcpy|strcat|strncpy|strtok|gets|atoi|atol|localtime|gmtime'
 # shellcheck disable=SC2086
 hits=$(grep -nwE "($banned)[[:space:]]*\(" $c_files)

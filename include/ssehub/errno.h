@@ -12,15 +12,21 @@
  * a code from a system call (SH_ERR(errno)) and one of ours never collide; the codes
  * that only ssehub defines live at -4000 and below.
  */
-#define SSEHUB_ERRNO_MAP(XX)                                      \
-    XX(ENOMEM, -ENOMEM, "out of memory")                          \
-    XX(EINVAL, -EINVAL, "invalid argument")                       \
-    XX(E2BIG, -E2BIG, "input exceeds the configured size limit")  \
-    XX(ENOBUFS, -ENOBUFS, "output buffer too small")              \
-    XX(EPROTO, -EPROTO, "protocol error")                         \
-    XX(ECANCELED, -ECANCELED, "operation canceled by a callback") \
-    XX(EIO, -EIO, "input/output error")                           \
-    XX(EBADSTATE, -4000, "object is in an error state; reset it first")
+#define SSEHUB_ERRNO_MAP(XX)                                            \
+    XX(ENOMEM, -ENOMEM, "out of memory")                                \
+    XX(EINVAL, -EINVAL, "invalid argument")                             \
+    XX(E2BIG, -E2BIG, "input exceeds the configured size limit")        \
+    XX(ENOBUFS, -ENOBUFS, "output buffer too small")                    \
+    XX(EPROTO, -EPROTO, "protocol error")                               \
+    XX(ECANCELED, -ECANCELED, "operation canceled by a callback")       \
+    XX(EIO, -EIO, "input/output error")                                 \
+    XX(EBADSTATE, -4000, "object is in an error state; reset it first") \
+    XX(ETIMEDOUT, -ETIMEDOUT, "timed out")                              \
+    XX(EHTTPSTATUS, -4101, "unexpected HTTP status")                    \
+    XX(ECONTENTTYPE, -4102, "response is not text/event-stream")        \
+    XX(ETLS, -4103, "TLS handshake or certificate error")               \
+    XX(EREDIRECT, -4104, "too many redirects or a bad redirect")        \
+    XX(EEOF, -4105, "end of stream")
 
 #ifdef __cplusplus
 extern "C" {

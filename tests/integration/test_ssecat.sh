@@ -115,8 +115,8 @@ check "a bad --max-size exits 2 naming flag and value" $?
 [ $? -eq 2 ]
 check "--max-size without a value exits 2" $?
 "$ssecat" </dev/null >/dev/null 2>"$tmp/err"
-[ $? -eq 2 ] && grep -q 'not built yet' "$tmp/err"
-check "ssecat without --parse says what is missing and exits 2" $?
+[ $? -eq 2 ] && grep -q 'give a URL to subscribe to, --publish URL or --parse' "$tmp/err"
+check "ssecat without a mode says what is missing and exits 2" $?
 "$ssecat" --parse </dev/null >"$tmp/out"
 [ $? -eq 0 ] && [ ! -s "$tmp/out" ]
 check "empty input: exit 0, no output" $?

@@ -1,0 +1,350 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""The EventSource client (through ssecat) against a server no one here wrote: Debian's
+nginx with the Nchan module, on 127.0.0.1, started with its own nginx.conf and prefix
+directory in a temporary directory and stopped by pid. Cases: subscribe and receive what
+is published through Nchan; the client's own reconnections (Nchan ends each stream after
+nchan_subscriber_timeout) resume with Last-Event-ID from Nchan's message buffer, with no
+gap and no duplicate; --last-event-id replays the buffered messages; the same over https
+with a certificate signed by a CA the test makes (openssl req), verification on with
+that CA, and failing cleanly (exit 1, one line naming the reason, no reconnection) with
+the system's CAs, with another CA, and for a host name the certificate does not name.
+
+Skips (exit 0, with a message) only when nginx or the Nchan module is not installed;
+scripts/deps.sh installs both.
+
+Usage: test_client_nchan.py [-k SUBSTRING]... SSECAT
+"""
+import argparse
+import asyncio
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import urllib.request
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import test_client  # noqa: E402
+from test_client import Cat, events_of, ssecat  # noqa: E402
+from hubtest.http import Fail, check  # noqa: E402
+from hubtest.hub import kill_leftovers  # noqa: E402
+
+NCHAN_MODULE = "/usr/lib/nginx/modules/ngx_nchan_module.so"
+CASES = []
+
+
+def case(name, timeout=60):
+    def deco(fn):
+        CASES.append((name, fn, timeout))
+        return fn
+    return deco
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def openssl(*args):
+    subprocess.run(["openssl"] + list(args), check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.PIPE)
+
+
+def make_ca(d, name):
+    key, pem = os.path.join(d, name + ".key"), os.path.join(d, name + ".pem")
+    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+            "-nodes", "-keyout", key, "-out", pem, "-days", "2", "-subj", "/CN=ssehub test " + name,
+            "-addext", "basicConstraints=critical,CA:TRUE",
+            "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+    return key, pem
+
+
+def make_server_cert(d, ca_key, ca_pem):
+    key, csr, pem = (os.path.join(d, "server" + s) for s in (".key", ".csr", ".pem"))
+    ext = os.path.join(d, "server.ext")
+    with open(ext, "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n"
+                "extendedKeyUsage=serverAuth\n")
+    openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+            "-keyout", key, "-out", csr, "-subj", "/CN=127.0.0.1")
+    openssl("x509", "-req", "-in", csr, "-CA", ca_pem, "-CAkey", ca_key, "-CAcreateserial",
+            "-out", pem, "-days", "2", "-extfile", ext)
+    return key, pem
+
+
+NGINX_CONF = """
+load_module {module};
+worker_processes 1;
+pid {prefix}/nginx.pid;
+error_log {prefix}/logs/error.log info;
+events {{ worker_connections 256; }}
+http {{
+    access_log {prefix}/logs/access.log;
+    client_body_temp_path {prefix}/tmp/body;
+    proxy_temp_path {prefix}/tmp/proxy;
+    fastcgi_temp_path {prefix}/tmp/fastcgi;
+    uwsgi_temp_path {prefix}/tmp/uwsgi;
+    scgi_temp_path {prefix}/tmp/scgi;
+    nchan_shared_memory_size 16M;
+    server {{
+        listen 127.0.0.1:{port};
+        listen 127.0.0.1:{tls_port} ssl;
+        ssl_certificate {cert};
+        ssl_certificate_key {key};
+        # Publish: POST /pub/CHANNEL, the body is the message. The buffer keeps the last
+        # 200 messages for 10 minutes, for replay by Last-Event-ID.
+        location ~ ^/pub/(\\w+)$ {{
+            nchan_publisher;
+            nchan_channel_id $1;
+            nchan_message_buffer_length 200;
+            nchan_message_timeout 10m;
+        }}
+        # Subscribe: GET /sub/CHANNEL as EventSource; each stream ends after 1 s
+        # (nchan_subscriber_timeout, whole seconds), so clients reconnect with their Last-Event-ID.
+        location ~ ^/sub/(\\w+)$ {{
+            nchan_subscriber eventsource;
+            nchan_channel_id $1;
+            nchan_subscriber_first_message newest;
+            nchan_subscriber_timeout {sub_timeout};
+        }}
+    }}
+}}
+"""
+
+
+class Nchan:
+    """nginx + Nchan in its own prefix directory, in the foreground, stopped by pid."""
+
+    def __init__(self, tmp):
+        self.prefix = os.path.join(tmp, "nginx")
+        for d in ("logs", "tmp"):
+            os.makedirs(os.path.join(self.prefix, d), exist_ok=True)
+        self.ca_key, self.ca = make_ca(tmp, "ca")
+        self.other_ca = make_ca(tmp, "other-ca")[1]
+        self.key, self.cert = make_server_cert(tmp, self.ca_key, self.ca)
+        self.port, self.tls_port = free_port(), free_port()
+        self.proc = None
+
+    def start(self, sub_timeout="1s"):
+        conf = os.path.join(self.prefix, "nginx.conf")
+        with open(conf, "w") as f:
+            f.write(NGINX_CONF.format(module=NCHAN_MODULE, prefix=self.prefix, port=self.port,
+                                      tls_port=self.tls_port, cert=self.cert, key=self.key,
+                                      sub_timeout=sub_timeout))
+        self.proc = subprocess.Popen(
+            ["nginx", "-p", self.prefix, "-c", conf, "-e", os.path.join(self.prefix, "logs",
+                                                                        "error.log"),
+             "-g", "daemon off;"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise Fail("nginx exited %s: %s" % (self.proc.returncode,
+                                                    self.proc.stderr.read().decode()[-500:]))
+            try:
+                socket.create_connection(("127.0.0.1", self.tls_port), 0.2).close()
+                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
+                return self
+            except OSError:
+                time.sleep(0.05)
+        raise Fail("nginx did not listen within 15 s")
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGQUIT)  # graceful: workers exit too
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.kill(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+
+    def publish(self, channel, data):
+        req = urllib.request.Request("http://127.0.0.1:%d/pub/%s" % (self.port, channel),
+                                     data=data.encode(), method="POST")
+        with urllib.request.urlopen(req, timeout=10) as r:
+            check(r.status in (201, 202), "nchan publish: %s" % r.status)
+
+    def subscribers(self, channel):
+        req = urllib.request.Request("http://127.0.0.1:%d/pub/%s" % (self.port, channel),
+                                     headers={"Accept": "text/plain"})
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                text = r.read().decode()
+        except urllib.error.HTTPError as e:
+            if e.code == 404:
+                return 0
+            raise
+        for line in text.splitlines():
+            if line.startswith("active subscribers:"):
+                return int(line.split(":")[1])
+        return 0
+
+    def url(self, channel, tls=False, host="127.0.0.1"):
+        return "%s://%s:%d/sub/%s" % ("https" if tls else "http", host,
+                                      self.tls_port if tls else self.port, channel)
+
+
+async def wait_subscribed(ng, channel, n=1):
+    deadline = time.monotonic() + 10
+    while ng.subscribers(channel) < n:
+        check(time.monotonic() < deadline, "no subscriber on %s within 10 s" % channel)
+        await asyncio.sleep(0.05)
+
+
+async def subscribe_and_receive(ng, channel, extra, tls=False):
+    """A subscriber, and three batches of 10 messages: the first while it is connected,
+    the others right after Nchan ended its stream (nchan_subscriber_timeout), while it
+    waits to reconnect, so they reach it only through Last-Event-ID and Nchan's buffer.
+    Every message arrives, in order, once."""
+    n, batch = 30, 10
+    cat = await Cat(ng.url(channel, tls), "--json", "--max-events", n, "--retry", "300ms",
+                    *extra).start()
+    await wait_subscribed(ng, channel)
+    loop = asyncio.get_running_loop()
+    sent = []
+    for b in range(n // batch):
+        if b > 0:
+            seen = sum("reconnecting" in l for l in cat.err)
+            deadline = time.monotonic() + 10
+            while sum("reconnecting" in l for l in cat.err) == seen:
+                check(time.monotonic() < deadline, "Nchan did not end the stream: %s"
+                      % cat.stderr())
+                await asyncio.sleep(0.01)
+        for i in range(batch):
+            sent.append("%s message %d" % (channel, len(sent)))
+            await loop.run_in_executor(None, ng.publish, channel, sent[-1])
+    rc = await cat.wait()
+    check(rc == 0, "exit %s, stderr %s" % (rc, cat.stderr()))
+    got = events_of(cat)
+    check([e["data"] for e in got] == sent, "received %s" % [e["data"] for e in got][:40])
+    reconnects = sum("reconnecting in 300 ms with Last-Event-ID" in l for l in cat.err)
+    check(reconnects >= 2, "reconnections: %s" % cat.stderr())
+    return got, reconnects
+
+
+@case("subscribe_and_resume")
+async def subscribe_and_resume(ng):
+    got, reconnects = await subscribe_and_receive(ng, "plain", [])
+    # --last-event-id: the messages after it come from Nchan's buffer.
+    last = got[-1]["id"]
+    for i in range(3):
+        ng.publish("plain", "buffered %d" % i)
+    rc, cat = await ssecat(ng.url("plain"), "--json", "--max-events", "3", "--last-event-id",
+                           got[26]["id"])
+    check(rc == 0, "exit %s %s" % (rc, cat.stderr()))
+    check([e["data"] for e in events_of(cat)] == ["plain message 27", "plain message 28",
+                                                   "plain message 29"], "replay: %s" % cat.out)
+    rc, cat = await ssecat(ng.url("plain"), "--json", "--max-events", "3", "--last-event-id",
+                           last)
+    check([e["data"] for e in events_of(cat)] == ["buffered 0", "buffered 1", "buffered 2"],
+          "replay after the last: %s" % cat.out)
+    return "30 messages, %d reconnections with Last-Event-ID" % reconnects
+
+
+@case("https_verified")
+async def https_verified(ng):
+    got, reconnects = await subscribe_and_receive(ng, "secure", ["--cacert", ng.ca])
+    # ssecat --publish over TLS, pipelined: Nchan takes each form body as the message.
+    sub = await Cat(ng.url("tlspub", True), "--cacert", ng.ca, "--json", "--max-events",
+                    "50").start()
+    await wait_subscribed(ng, "tlspub")
+    lines = ["line %d" % i for i in range(50)]
+    rc, pub = await ssecat("--publish", "https://127.0.0.1:%d/pub/tlspub" % ng.tls_port,
+                           "--topic", "t", "--cacert", ng.ca,
+                           stdin=("\n".join(lines) + "\n").encode())
+    check(rc == 0 and pub.err == [], "publish over TLS: exit %s %s" % (rc, pub.stderr()))
+    rc = await sub.wait()
+    check(rc == 0, "subscriber: exit %s %s" % (rc, sub.stderr()))
+    check([e["data"] for e in events_of(sub)] == ["topic=t&data=line%%20%d" % i
+                                                  for i in range(50)], "got %s" % sub.out[:3])
+    return "30 messages over TLS, %d reconnections; 50 publishes over TLS" % reconnects
+
+
+@case("https_untrusted")
+async def https_untrusted(ng):
+    for extra, host, want in [
+        ([], "127.0.0.1", "certificate verification failed for 127.0.0.1"),
+        (["--cacert", ng.other_ca], "127.0.0.1", "certificate verification failed"),
+        (["--cacert", ng.ca], "localhost", "certificate verification failed for localhost"),
+    ]:
+        rc, cat = await ssecat(ng.url("x", True, host), "--retry", "50ms", *extra, timeout=20)
+        check(rc == 1, "%s %s: exit %s (expected 1), stderr %s" % (host, extra, rc, cat.stderr()))
+        check(len(cat.err) == 1 and want in cat.err[0] and "reconnecting" not in cat.err[0],
+              "%s %s: stderr %s" % (host, extra, cat.stderr()))
+    rc, cat = await ssecat(ng.url("x", True, "localhost"), "--cacert", ng.ca, timeout=20)
+    check("mismatch" in cat.err[0], "the reason names the host mismatch: %s" % cat.err[0])
+    # --insecure accepts the certificate anyway.
+    cat = await Cat(ng.url("insecure", True), "--insecure", "--max-events", "1").start()
+    await wait_subscribed(ng, "insecure")
+    ng.publish("insecure", "trusted anyway")
+    rc = await cat.wait()
+    check(rc == 0 and cat.out and cat.out[0].endswith(": trusted anyway"),
+          "--insecure: exit %s out %s err %s" % (rc, cat.out, cat.stderr()))
+
+
+async def run_case(fn, ng, timeout):
+    return await asyncio.wait_for(fn(ng), timeout)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("ssecat")
+    ap.add_argument("-k", action="append", default=[])
+    a = ap.parse_args()
+    test_client.SSECAT = os.path.abspath(a.ssecat)
+    if shutil.which("nginx") is None or not os.path.exists(NCHAN_MODULE):
+        print("skip: nginx or the Nchan module (%s) is not installed; scripts/deps.sh installs "
+              "nginx-light and libnginx-mod-nchan" % NCHAN_MODULE)
+        return 0
+    if shutil.which("openssl") is None:
+        print("FAIL: openssl is not installed (scripts/deps.sh)")
+        return 1
+    failed = ran = 0
+    with tempfile.TemporaryDirectory(prefix="ssehub-nchan-") as tmp:
+        ng = Nchan(tmp)
+        try:
+            ng.start()
+            for name, fn, timeout in CASES:
+                if a.k and not any(k in name for k in a.k):
+                    continue
+                ran += 1
+                t0 = time.monotonic()
+                try:
+                    detail = asyncio.run(run_case(fn, ng, timeout))
+                    line = "ok   %-22s %5.1fs%s" % (name, time.monotonic() - t0,
+                                                    ("  " + detail) if detail else "")
+                except Fail as e:
+                    failed += 1
+                    line = "FAIL %-22s %5.1fs  %s" % (name, time.monotonic() - t0, e)
+                except Exception as e:  # noqa: BLE001
+                    failed += 1
+                    line = "FAIL %-22s  %s: %s\n%s" % (name, type(e).__name__, e,
+                                                       traceback.format_exc())
+                finally:
+                    kill_leftovers()
+                print(line, flush=True)
+        except Fail as e:
+            print("FAIL: %s" % e)
+            failed += 1
+        finally:
+            ng.stop()
+            if failed:
+                log = os.path.join(ng.prefix, "logs", "error.log")
+                if os.path.exists(log):
+                    print("nginx error.log tail:\n" + "".join(open(log).readlines()[-15:]))
+    print("%d case(s), %d failed" % (ran, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
