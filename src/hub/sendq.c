@@ -9,12 +9,15 @@
 #include "base/map.h"
 #include "hub/sendq.h"
 
-#define RING_MIN 8
+/* An empty queue whose heap ring has more entries than this gives the ring back. */
+#define RING_KEEP 64
 
 void sh_sendq_init(sh_sendq_t *q, size_t limit)
 {
     memset(q, 0, sizeof(*q));
     q->limit = limit;
+    q->ring = q->inl;
+    q->cap_entries = SH_SENDQ_INLINE;
 }
 
 /* Releases the frames, frees the ring, and leaves |q| empty with the same limit. */
@@ -24,14 +27,15 @@ void sh_sendq_dispose(sh_sendq_t *q)
 
     for (i = 0; i < q->n; i++)
         ssehub_rcbuf_unref(q->ring[(q->head + i) & mask].buf);
-    sh_free(q->ring);
+    if (q->ring != q->inl)
+        sh_free(q->ring);
     sh_sendq_init(q, q->limit);
 }
 
 /* Doubles the ring, moving the entries to the front of the new one. 0 or ENOMEM. */
 static int grow(sh_sendq_t *q)
 {
-    size_t cap = q->cap_entries == 0 ? RING_MIN : q->cap_entries * 2, mask, i;
+    size_t cap = q->cap_entries * 2, mask, i;
     sh_sendq_entry_t *ring;
 
     if (q->cap_entries > SIZE_MAX / 2 / sizeof(*ring))
@@ -42,7 +46,8 @@ static int grow(sh_sendq_t *q)
     mask = q->cap_entries - 1;
     for (i = 0; i < q->n; i++)
         ring[i] = q->ring[(q->head + i) & mask];
-    sh_free(q->ring);
+    if (q->ring != q->inl)
+        sh_free(q->ring);
     q->ring = ring;
     q->cap_entries = cap;
     q->head = 0;
@@ -176,6 +181,12 @@ void sh_sendq_consume(sh_sendq_t *q, size_t nbytes)
         q->n--;
         q->head_off = 0;
     }
-    if (q->n == 0)
+    if (q->n == 0) {
         q->head = 0;
+        if (q->ring != q->inl && q->cap_entries > RING_KEEP) {
+            sh_free(q->ring);
+            q->ring = q->inl;
+            q->cap_entries = SH_SENDQ_INLINE;
+        }
+    }
 }

@@ -319,9 +319,18 @@ void sh_conn_flush(sh_conn_t *c)
             break; /* the socket is full */
     }
     if (!sh_sendq_empty(&c->out)) {
+        /* The socket is full: a write request, allocated now (an idle connection does
+         * not hold one), frees itself in on_write. */
+        uv_write_t *req = sh_malloc(sizeof(*req));
+
         n = fill_bufs(c, bufs, &c->wbytes);
-        c->wreq.data = c;
-        if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, bufs, (unsigned)n, on_write) != 0) {
+        if (req == NULL) {
+            sh_conn_close(c, SH_DISC_ERROR);
+            return;
+        }
+        req->data = c;
+        if (uv_write(req, (uv_stream_t *)&c->tcp, bufs, (unsigned)n, on_write) != 0) {
+            sh_free(req);
             sh_conn_close(c, SH_DISC_ERROR);
             return;
         }
@@ -346,6 +355,7 @@ static void on_write(uv_write_t *req, int status)
 {
     sh_conn_t *c = req->data;
 
+    sh_free(req);
     c->writing = 0;
     if (c->closing)
         return;

@@ -140,7 +140,6 @@ struct sh_conn_s {
     char peer[64];    /* "addr:port" */
     sh_req_t req;
     sh_sendq_t out;
-    uv_write_t wreq;
     size_t wbytes;     /* bytes in the write in flight */
     uint64_t deadline; /* reading: header/body deadline (loop ms) */
     uint64_t last_write;
