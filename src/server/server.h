@@ -106,8 +106,12 @@ enum sh_conn_state {
     SH_CONN_CLOSING      /* flushing, then closing; reads ignored */
 };
 
-/* Request headers ssehub acts on, kept while a request is read. */
+/* The request state of a connection that reads requests: the parser, the headers
+ * ssehub acts on, pipelined input. A stream gives it back (an idle subscriber holds
+ * only its socket, its queue and its subscription). */
 typedef struct sh_req_s {
+    llhttp_t parser;
+    sh_buf_t pending; /* unparsed pipelined input (at most one read) */
     sh_buf_t url;
     sh_buf_t hname; /* the header name being read */
     sh_buf_t ctype;
@@ -127,7 +131,6 @@ typedef struct sh_req_s {
 struct sh_conn_s {
     uv_tcp_t tcp;
     sh_worker_t *w;
-    llhttp_t parser;
     int state;
     int writing;      /* a uv_write is in flight */
     int closing;      /* uv_close called */
@@ -136,9 +139,8 @@ struct sh_conn_s {
     int paused;       /* reads stopped: too much output queued */
     int input_paused; /* the parser waits for the output to drain; the rest is in pending */
     int in_resume, resume_again;
-    sh_buf_t pending; /* unparsed pipelined input (at most one read) */
-    char peer[64];    /* "addr:port" */
-    sh_req_t req;
+    char peer[64]; /* "addr:port" */
+    sh_req_t *req; /* reading requests; NULL once a stream */
     sh_sendq_t out;
     size_t wbytes;     /* bytes in the write in flight */
     uint64_t deadline; /* reading: header/body deadline (loop ms) */
@@ -174,6 +176,8 @@ int sh_conn_queue_copy(sh_conn_t *c, const char *head, size_t head_len, const ch
                        size_t body_len);
 /* Writes what is queued (at once if the socket takes it). */
 void sh_conn_flush(sh_conn_t *c);
+/* Frees the request state (the connection became a stream and reads no more). */
+void sh_conn_drop_request(sh_conn_t *c);
 /* A one-line plain-text response; |close| ends the connection after it. */
 void sh_conn_respond(sh_conn_t *c, int status, const char *content_type, const char *extra_headers,
                      const char *body, size_t body_len);

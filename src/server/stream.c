@@ -114,10 +114,10 @@ void sh_stream_subscribe(sh_conn_t *c, const char *query, size_t query_len)
         }
         dp += n;
     }
-    if (c->req.has_last_event_id && c->req.last_event_id.len > 0) {
+    if (c->req->has_last_event_id && c->req->last_event_id.len > 0) {
         /* The header wins: on reconnection the browser sends it with the original URL. */
-        last_id = c->req.last_event_id.base;
-        last_id_len = c->req.last_event_id.len;
+        last_id = c->req->last_event_id.base;
+        last_id_len = c->req->last_event_id.len;
     }
     if (last_id != NULL && last_id_len == 0)
         last_id = NULL;
@@ -159,15 +159,8 @@ void sh_stream_subscribe(sh_conn_t *c, const char *query, size_t query_len)
     atomic_fetch_add_explicit(&w->metrics.subscriptions_total, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&w->metrics.deliveries_total, rp.n, memory_order_relaxed);
     if (sh_access_log_enabled())
-        sh_access_log(c->peer, "GET", c->req.url.base, c->req.url.len, 200, 0);
-    /* A stream reads no more requests: give back the request buffers (an idle stream
-     * holds only its socket, its queue and its subscription). */
-    sh_buf_dispose(&c->req.url);
-    sh_buf_dispose(&c->req.hname);
-    sh_buf_dispose(&c->req.ctype);
-    sh_buf_dispose(&c->req.last_event_id);
-    sh_buf_dispose(&c->req.origin);
-    sh_buf_dispose(&c->req.body);
+        sh_access_log(c->peer, "GET", c->req->url.base, c->req->url.len, 200, 0);
+    /* The request state goes back once the parser returns (http.c, feed). */
     sh_conn_flush(c);
 out:
     sh_replay_dispose(&rp);

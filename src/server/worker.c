@@ -92,7 +92,7 @@ static void on_tick(uv_timer_t *t)
         if (c->deadline > now)
             break;
         sh_list_remove(n);
-        if (c->req.any_bytes)
+        if (c->req->any_bytes)
             sh_conn_error(c, 408, "request not received in time (--header-timeout)", 1);
         else
             sh_conn_close(c, SH_DISC_CLIENT);
