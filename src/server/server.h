@@ -71,6 +71,7 @@ struct sh_worker_s {
     uv_async_t inbox_async; /* events arrived */
     uv_async_t stop_async;  /* shut down */
     uv_timer_t tick;        /* timeouts and heartbeats */
+    uv_idle_t flush_idle;   /* active while dirty connections wait for the next slice */
     sh_listener_t *listeners;
     size_t nlisteners;
     sh_inbox_t inbox;
@@ -189,6 +190,8 @@ void sh_cors_headers(sh_conn_t *c, sh_buf_t *b);
 void sh_stream_subscribe(sh_conn_t *c, const char *query, size_t query_len);
 void sh_stream_closed(sh_conn_t *c);
 void sh_worker_drain_inbox(sh_worker_t *w);
+/* Flushes the next slice of dirty connections; the rest wait for the loop's next turn. */
+void sh_worker_flush_dirty(sh_worker_t *w);
 void sh_worker_tick_streams(sh_worker_t *w, uint64_t now);
 void sh_worker_close_streams(sh_worker_t *w);
 

@@ -241,12 +241,18 @@ static void deliver(sh_sub_t *sub, sh_event_t *ev, void *user)
     sh_conn_close(c, rc == SSEHUB_ENOBUFS ? SH_DISC_SLOW : SH_DISC_ERROR);
 }
 
+#define SH_FLUSH_SLICE 256
+
+static void on_flush_idle(uv_idle_t *h)
+{
+    sh_worker_flush_dirty(h->data);
+}
+
 void sh_worker_drain_inbox(sh_worker_t *w)
 {
     size_t head = atomic_load_explicit(&w->inbox.head, memory_order_relaxed);
     size_t tail = atomic_load_explicit(&w->inbox.tail, memory_order_acquire);
     delivery_t d = {0, 0, w->srv->cfg->slow_conflate};
-    sh_list_t *n;
 
     while (head != tail) {
         for (; head != tail; head++) {
@@ -261,8 +267,28 @@ void sh_worker_drain_inbox(sh_worker_t *w)
     atomic_fetch_add_explicit(&w->metrics.deliveries_total, d.delivered, memory_order_relaxed);
     if (d.conflated > 0)
         atomic_fetch_add_explicit(&w->metrics.conflated_total, d.conflated, memory_order_relaxed);
-    while ((n = sh_list_first(&w->dirty)) != NULL)
+    sh_worker_flush_dirty(w);
+}
+
+/*
+ * Writes the dirty connections in slices of SH_FLUSH_SLICE, oldest first, with one turn
+ * of the loop (a poll for I/O) between slices: publishes keep being read and answered
+ * while a large fan-out is written, and the events they bring join the frames of the
+ * connections not yet written, so each writev carries every frame queued since that
+ * connection's last one. The idle handle makes the loop poll without blocking while
+ * connections are waiting.
+ */
+void sh_worker_flush_dirty(sh_worker_t *w)
+{
+    size_t k;
+    sh_list_t *n;
+
+    for (k = 0; k < SH_FLUSH_SLICE && (n = sh_list_first(&w->dirty)) != NULL; k++)
         sh_conn_flush(sh_container_of(n, sh_conn_t, dq));
+    if (sh_list_first(&w->dirty) == NULL || w->stopping)
+        uv_idle_stop(&w->flush_idle);
+    else if (!uv_is_active((uv_handle_t *)&w->flush_idle))
+        uv_idle_start(&w->flush_idle, on_flush_idle);
 }
 
 void sh_worker_tick_streams(sh_worker_t *w, uint64_t now)
