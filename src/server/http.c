@@ -7,8 +7,10 @@
  * take at once).
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <strings.h>
 
 #include "base/alloc.h"
@@ -309,18 +311,47 @@ static void wrote(sh_conn_t *c, size_t n)
         sh_list_push_back(&w->streams_hb, &c->tq);
 }
 
+/*
+ * uv_try_write() without the VFS: sendmsg() (send() for one buffer) on the socket, which
+ * skips writev()'s file-position and fsnotify work on every delivery. Only called with
+ * no libuv write in flight, as uv_try_write() would. Bytes written, or a UV_E* code.
+ */
+static ssize_t try_send(sh_conn_t *c, uv_buf_t *bufs, size_t n)
+{
+    uv_os_fd_t fd;
+    ssize_t r;
+
+    if (uv_fileno((const uv_handle_t *)&c->tcp, &fd) != 0)
+        return UV_EBADF;
+    do {
+        if (n == 1) {
+            r = send(fd, bufs[0].base, bufs[0].len, MSG_DONTWAIT | MSG_NOSIGNAL);
+        } else {
+            struct msghdr m;
+
+            memset(&m, 0, sizeof(m));
+            m.msg_iov = (struct iovec *)bufs; /* uv_buf_t is struct iovec's layout on Unix */
+            m.msg_iovlen = n;
+            r = sendmsg(fd, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
+        }
+    } while (r < 0 && errno == EINTR);
+    if (r < 0)
+        return errno == EAGAIN || errno == EWOULDBLOCK ? UV_EAGAIN : -errno;
+    return r;
+}
+
 void sh_conn_flush(sh_conn_t *c)
 {
     uv_buf_t bufs[SH_MAX_IOV];
     size_t n, total;
-    int r;
+    ssize_t r;
 
     sh_list_remove(&c->dq);
     if (c->closing || c->writing)
         return;
     while (!sh_sendq_empty(&c->out)) {
         n = fill_bufs(c, bufs, &total);
-        r = uv_try_write((uv_stream_t *)&c->tcp, bufs, (unsigned)n);
+        r = try_send(c, bufs, n);
         if (r == UV_EAGAIN || r == UV_ENOSYS)
             break;
         if (r < 0) {
