@@ -97,6 +97,8 @@ def main():
          lambda s: f"{fmt(p(s, 'fanout', 'p50'))} / {fmt(p(s, 'fanout', 'p99'))}"),
         (f"{n} subscribers x 1 topic, 10 msg/s: deliveries per server-CPU-second",
          lambda s: fmt(dpcs(s, "rate10"))),
+        ("  same: publishes accepted / asked for by the rate",
+         lambda s: f"{get(s, 'rate10', 'accepted')} / {get(s, 'rate10', 'scheduled')}"),
         ("  same: latency p50 / p90 / p99 / max ms",
          lambda s: " / ".join(fmt(p(s, "rate10", q)) for q in ("p50", "p90", "p99", "max"))),
         (f"{ttopics} topics x {tsubs // max(ttopics, 1)} subscribers, closed-loop: publishes/s accepted",

@@ -9,7 +9,8 @@ set -eu
 # browser interop test; driven by the npm package playwright-core, which tests/interop
 # installs with npm). The server: libuv, llhttp's C sources (node-llhttp ships them under
 # /usr/share/llhttp; CMake compiles them into a static library), jansson (JSON publish
-# bodies). Integration tests: curl.
+# bodies). Integration tests: curl. Benchmarks (bench/run.sh): nginx with
+# libnginx-mod-nchan (the Nchan side of the comparison), gnuplot-nox (the chart).
 PACKAGES="
 build-essential
 cmake
@@ -24,6 +25,9 @@ libuv1-dev
 node-llhttp
 libjansson-dev
 curl
+nginx
+libnginx-mod-nchan
+gnuplot-nox
 "
 
 missing=""
