@@ -10,7 +10,7 @@
 #include "hub/sendq.h"
 
 /* An empty queue whose heap ring has more entries than this gives the ring back. */
-#define RING_KEEP 64
+#define RING_KEEP 256
 
 void sh_sendq_init(sh_sendq_t *q, size_t limit)
 {
@@ -72,6 +72,8 @@ int sh_sendq_push_tagged(sh_sendq_t *q, ssehub_rcbuf_t *buf, int flags, uint64_t
         return SSEHUB_ENOBUFS;
     if (len == 0)
         return 0;
+    if (len > UINT32_MAX)
+        return SSEHUB_ENOMEM;
     if (q->n == q->cap_entries) {
         rc = grow(q);
         if (rc != 0)
@@ -79,7 +81,8 @@ int sh_sendq_push_tagged(sh_sendq_t *q, ssehub_rcbuf_t *buf, int flags, uint64_t
     }
     e = &q->ring[(q->head + q->n) & (q->cap_entries - 1)];
     e->buf = ssehub_rcbuf_ref(buf);
-    e->counted = counted;
+    e->len = (uint32_t)len;
+    e->counted = (uint32_t)counted;
     e->tag = tag;
     q->n++;
     q->bytes += len;
@@ -101,7 +104,7 @@ size_t sh_sendq_conflate(sh_sendq_t *q, size_t busy)
 
     /* The entries holding the first |busy| unwritten bytes (or partly written) stay. */
     while (first < q->n && (busy > 0 || (first == 0 && off > 0))) {
-        size_t left = ssehub_rcbuf_len(q->ring[(q->head + first) & mask].buf) - off;
+        size_t left = q->ring[(q->head + first) & mask].len - off;
 
         busy = busy > left ? busy - left : 0;
         off = 0;
@@ -121,7 +124,7 @@ size_t sh_sendq_conflate(sh_sendq_t *q, size_t busy)
                 break; /* out of memory: conflate what was done so far */
             continue;
         }
-        len = ssehub_rcbuf_len(e->buf);
+        len = e->len;
         q->bytes -= len;
         q->counted -= len;
         ssehub_rcbuf_unref(e->buf);
@@ -146,9 +149,9 @@ size_t sh_sendq_iov(const sh_sendq_t *q, sh_iov_t *iov, size_t max)
     size_t mask = q->cap_entries - 1, off = q->head_off, i;
 
     for (i = 0; i < q->n && i < max; i++) {
-        const ssehub_rcbuf_t *b = q->ring[(q->head + i) & mask].buf;
-        iov[i].base = ssehub_rcbuf_data(b) + off;
-        iov[i].len = ssehub_rcbuf_len(b) - off;
+        const sh_sendq_entry_t *e = &q->ring[(q->head + i) & mask];
+        iov[i].base = ssehub_rcbuf_data(e->buf) + off;
+        iov[i].len = e->len - off;
         off = 0;
     }
     return i;
@@ -164,7 +167,7 @@ void sh_sendq_consume(sh_sendq_t *q, size_t nbytes)
         nbytes = q->bytes;
     while (nbytes > 0) {
         sh_sendq_entry_t *e = &q->ring[q->head];
-        size_t left = ssehub_rcbuf_len(e->buf) - q->head_off;
+        size_t left = e->len - q->head_off;
         size_t done = nbytes < left ? nbytes : left;
 
         q->bytes -= done;

@@ -22,7 +22,8 @@ typedef struct sh_iov_s {
 
 typedef struct sh_sendq_entry_s {
     ssehub_rcbuf_t *buf;
-    int counted;
+    uint32_t len; /* the frame's length (frames are under 4 GiB: --max-body) */
+    uint32_t counted;
     uint64_t tag; /* conflation key (the event's canonical topic); 0: none */
 } sh_sendq_entry_t;
 
