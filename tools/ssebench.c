@@ -1383,5 +1383,10 @@ int main(int argc, char **argv)
             status = 1;
         }
     }
+    if (ps->epfd > 0)
+        close(ps->epfd);
+    free(ps->pubs);
+    free(ps);
+    munmap(shm, shm_size);
     return status;
 }
