@@ -113,8 +113,9 @@ def main():
     md = []
     md.append(BEGIN)
     md.append("")
+    load = sh("cut -d' ' -f1 /proc/loadavg")
     md.append(f"Measured {a.started} by `bench/run.sh{' --quick' if a.quick == '1' else ''}` "
-              f"on {machine()}.")
+              f"(load average {load} at the end) on {machine()}.")
     if a.quick == "1":
         md.append("")
         md.append("**Quick mode** (2,000 subscribers, 3 s per scenario): a development run, "
