@@ -128,7 +128,7 @@ run() {
         echo "run.sh: ssebench failed for $name $scenario" >&2
     fi
     tail -1 "$results" | python3 -c 'import json,sys; r=json.load(sys.stdin); s=r.get("server",{}); print("   connected %d/%d, delivered %d/%d, %.0f deliveries/s, %.0f per server-CPU-s, %.0f pub/s, p99 %.2f ms, %.0f B/sub" % (r["connected"], r["subs"], r["delivered"], r["expected"], r["deliveries_per_s"], s.get("deliveries_per_cpu_s",0), r["publishes_per_s"], r["latency_ms"]["p99"], s.get("mem_bytes_per_sub",0)))' >&2 || true
-    [ "$name" = ssehub ] && grep -m1 'open files' "$work/$name.log" >&2 || true
+    [ "$name" = ssehub ] && grep -m1 'open-file limit' "$work/$name.log" >&2 || true
     stop_server
 }
 
