@@ -63,16 +63,33 @@ def main():
             continue
         r = json.loads(line)
         server, scenario = r["label"].split("/")
-        res[(server, scenario)] = r
+        res.setdefault((server, scenario), []).append(r)
     servers = [s for s in ("ssehub", "nchan", "floor") if any(k[0] == s for k in res)]
 
+    # Each scenario may have run several times (--reps): a figure is the median of its
+    # runs; counts (delivered, expected, failed) are summed over the runs.
+    summed = ("delivered", "expected", "failed", "accepted", "scheduled")
+
     def get(server, scenario, *path):
-        r = res.get((server, scenario))
-        for p in path:
-            if r is None or p not in r:
-                return None
-            r = r[p]
-        return r
+        vals = []
+        for r in res.get((server, scenario), []):
+            for p in path:
+                if r is None or not isinstance(r, dict) or p not in r:
+                    r = None
+                    break
+                r = r[p]
+            if r is not None:
+                vals.append(r)
+        if not vals:
+            return None
+        if not isinstance(vals[0], (int, float)) or isinstance(vals[0], bool):
+            return vals[0]
+        if path[-1] in summed:
+            return sum(vals)
+        vals.sort()
+        return vals[len(vals) // 2] if len(vals) % 2 else (vals[len(vals) // 2 - 1] + vals[len(vals) // 2]) / 2
+
+    reps = max((len(v) for v in res.values()), default=1)
 
     def mem(s):
         return get(s, "idle", "server", "mem_bytes_per_sub")
@@ -83,9 +100,9 @@ def main():
     def p(s, sc, q):
         return get(s, sc, "latency_ms", q)
 
-    n = get(servers[0], "fanout", "subs") if servers else 0
-    tsubs = get(servers[0], "topics", "subs") or 0
-    ttopics = get(servers[0], "topics", "topics") or 0
+    n = int(get(servers[0], "fanout", "subs") or 0) if servers else 0
+    tsubs = int(get(servers[0], "topics", "subs") or 0) if servers else 0
+    ttopics = int(get(servers[0], "topics", "topics") or 0) if servers else 0
     rows = [
         (f"idle, {n} subscribers: server memory per subscriber (PSS delta)",
          lambda s: fmt(mem(s), " B")),
@@ -116,6 +133,11 @@ def main():
     load = sh("cut -d' ' -f1 /proc/loadavg")
     md.append(f"Measured {a.started} by `bench/run.sh{' --quick' if a.quick == '1' else ''}` "
               f"(load average {load} at the end) on {machine()}.")
+    if reps > 1:
+        md.append("")
+        md.append(f"Each scenario ran {reps} times, each time on a freshly started server. Every "
+                  "figure is the median of its runs. delivered/expected and failed connections are "
+                  "summed over the runs.")
     if a.quick == "1":
         md.append("")
         md.append("**Quick mode** (2,000 subscribers, 3 s per scenario): a development run, "
@@ -149,7 +171,7 @@ def main():
             q = ratio(get("ssehub", "topics", "publishes_per_s"), get("nchan", "topics", "publishes_per_s"))
             checks.append((f"{ttopics} topics: publishes/s >= 3x Nchan", fmt(q, "x"), q is not None and q >= 3))
         lost = [sc for sc in ("fanout", "rate10", "topics")
-                if get("ssehub", sc, "delivered") != get("ssehub", sc, "expected")]
+                if any(r["delivered"] != r["expected"] for r in res.get(("ssehub", sc), []))]
         checks.append(("nothing lost (delivered/expected = 1)", "lost in: " + ", ".join(lost) if lost else "1 in every scenario", not lost))
         md.append("| ssehub target | measured | met |")
         md.append("| --- | --- | --- |")

@@ -9,14 +9,17 @@
 # script fails or is interrupted). Writes the results section of docs/benchmarks.md
 # (between its fan-out markers) and docs/benchmarks-fanout.png (gnuplot).
 #
-# Usage: bench/run.sh [--quick] [--build DIR] [--out FILE.md] [--servers "ssehub nchan floor"]
-#   --quick   2,000 subscribers, 3 s per scenario (about a minute in all), for development
+# Usage: bench/run.sh [--quick] [--reps N] [--build DIR] [--out FILE.md]
+#                     [--servers "ssehub nchan floor"]
+#   --quick   2,000 subscribers, 3 s per scenario, once (about a minute), for development
+#   --reps N  run each scenario N times (default 3; 1 with --quick); figures are medians
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 build="$top/build"
 out="$top/docs/benchmarks.md"
 quick=0
+reps=""
 servers="ssehub nchan floor"
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -24,17 +27,19 @@ while [ $# -gt 0 ]; do
     --build) build=$2; shift ;;
     --out) out=$2; shift ;;
     --servers) servers=$2; shift ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    --reps) reps=$2; shift ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
     esac
     shift
 done
 
 if [ $quick -eq 1 ]; then
-    N=2000; DUR=3; RDUR=3; TSUBS=2000
+    N=2000; DUR=3; RDUR=3; TSUBS=2000; reps=${reps:-1}
 else
-    N=10000; DUR=10; RDUR=10; TSUBS=10000
+    N=10000; DUR=10; RDUR=10; TSUBS=10000; reps=${reps:-3}
 fi
+case "$reps" in ''|*[!0-9]*|0) echo "run.sh: --reps: '$reps' is not a positive number" >&2; exit 2 ;; esac
 TOPICS=$((TSUBS / 10))
 
 ssebench="$build/ssebench"
@@ -133,11 +138,17 @@ run() {
 }
 
 started=$(date -u +%Y-%m-%dT%H:%MZ)
-for s in $servers; do
-    run "$s" idle --subs "$N" --duration 0 --settle 2
-    run "$s" fanout --subs "$N" --duration "$DUR"
-    run "$s" rate10 --subs "$N" --rate 10 --duration "$RDUR"
-    run "$s" topics --subs "$TSUBS" --topics "$TOPICS" --duration "$DUR"
+# Repetitions interleave the servers, so a burst of load on the machine does not fall
+# on one server's runs only.
+rep=1
+while [ $rep -le "$reps" ]; do
+    for s in $servers; do
+        run "$s" idle --subs "$N" --duration 0 --settle 2
+        run "$s" fanout --subs "$N" --duration "$DUR"
+        run "$s" rate10 --subs "$N" --rate 10 --duration "$RDUR"
+        run "$s" topics --subs "$TSUBS" --topics "$TOPICS" --duration "$DUR"
+    done
+    rep=$((rep + 1))
 done
 
 chart="$(dirname "$out")/benchmarks-fanout.png"
