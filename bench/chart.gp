@@ -12,7 +12,7 @@ set grid ytics
 set yrange [0:*]
 
 set title "Deliveries per server-CPU-second (higher is better)"
-set format y "%.0s%c"
+set format y "%.1s%c"
 plot datafile using 2:xtic(1) title "closed-loop", \
      '' using 3 title "10 msg/s"
 
