@@ -12,7 +12,8 @@ set -eu
 # bodies), libjwt (Mercure authorization: JWT verification, HS256/RS256/ES256).
 # Integration tests: curl; openssl (RS256 key pairs for the JWT tests, certificates for the
 # client's https tests). The client library (src/client): OpenSSL for https (libssl-dev);
-# its tests run nginx with the Nchan module (nginx-light, libnginx-mod-nchan).
+# its tests run nginx with the Nchan module (nginx, libnginx-mod-nchan). Benchmarks
+# (bench/run.sh): the same Nchan for the comparison, gnuplot-nox (the chart).
 PACKAGES="
 build-essential
 cmake
@@ -30,8 +31,9 @@ libjwt-dev
 curl
 openssl
 libssl-dev
-nginx-light
 libnginx-mod-nchan
+nginx
+gnuplot-nox
 "
 
 missing=""

@@ -9,12 +9,15 @@
 #include "base/map.h"
 #include "hub/sendq.h"
 
-#define RING_MIN 8
+/* An empty queue whose heap ring has more entries than this gives the ring back. */
+#define RING_KEEP 256
 
 void sh_sendq_init(sh_sendq_t *q, size_t limit)
 {
     memset(q, 0, sizeof(*q));
     q->limit = limit;
+    q->ring = q->inl;
+    q->cap_entries = SH_SENDQ_INLINE;
 }
 
 /* Releases the frames, frees the ring, and leaves |q| empty with the same limit. */
@@ -24,14 +27,15 @@ void sh_sendq_dispose(sh_sendq_t *q)
 
     for (i = 0; i < q->n; i++)
         ssehub_rcbuf_unref(q->ring[(q->head + i) & mask].buf);
-    sh_free(q->ring);
+    if (q->ring != q->inl)
+        sh_free(q->ring);
     sh_sendq_init(q, q->limit);
 }
 
 /* Doubles the ring, moving the entries to the front of the new one. 0 or ENOMEM. */
 static int grow(sh_sendq_t *q)
 {
-    size_t cap = q->cap_entries == 0 ? RING_MIN : q->cap_entries * 2, mask, i;
+    size_t cap = q->cap_entries * 2, mask, i;
     sh_sendq_entry_t *ring;
 
     if (q->cap_entries > SIZE_MAX / 2 / sizeof(*ring))
@@ -42,7 +46,8 @@ static int grow(sh_sendq_t *q)
     mask = q->cap_entries - 1;
     for (i = 0; i < q->n; i++)
         ring[i] = q->ring[(q->head + i) & mask];
-    sh_free(q->ring);
+    if (q->ring != q->inl)
+        sh_free(q->ring);
     q->ring = ring;
     q->cap_entries = cap;
     q->head = 0;
@@ -67,6 +72,8 @@ int sh_sendq_push_tagged(sh_sendq_t *q, ssehub_rcbuf_t *buf, int flags, uint64_t
         return SSEHUB_ENOBUFS;
     if (len == 0)
         return 0;
+    if (len > UINT32_MAX)
+        return SSEHUB_ENOMEM;
     if (q->n == q->cap_entries) {
         rc = grow(q);
         if (rc != 0)
@@ -74,7 +81,8 @@ int sh_sendq_push_tagged(sh_sendq_t *q, ssehub_rcbuf_t *buf, int flags, uint64_t
     }
     e = &q->ring[(q->head + q->n) & (q->cap_entries - 1)];
     e->buf = ssehub_rcbuf_ref(buf);
-    e->counted = counted;
+    e->len = (uint32_t)len;
+    e->counted = (uint32_t)counted;
     e->tag = tag;
     q->n++;
     q->bytes += len;
@@ -96,7 +104,7 @@ size_t sh_sendq_conflate(sh_sendq_t *q, size_t busy)
 
     /* The entries holding the first |busy| unwritten bytes (or partly written) stay. */
     while (first < q->n && (busy > 0 || (first == 0 && off > 0))) {
-        size_t left = ssehub_rcbuf_len(q->ring[(q->head + first) & mask].buf) - off;
+        size_t left = q->ring[(q->head + first) & mask].len - off;
 
         busy = busy > left ? busy - left : 0;
         off = 0;
@@ -116,7 +124,7 @@ size_t sh_sendq_conflate(sh_sendq_t *q, size_t busy)
                 break; /* out of memory: conflate what was done so far */
             continue;
         }
-        len = ssehub_rcbuf_len(e->buf);
+        len = e->len;
         q->bytes -= len;
         q->counted -= len;
         ssehub_rcbuf_unref(e->buf);
@@ -141,9 +149,9 @@ size_t sh_sendq_iov(const sh_sendq_t *q, sh_iov_t *iov, size_t max)
     size_t mask = q->cap_entries - 1, off = q->head_off, i;
 
     for (i = 0; i < q->n && i < max; i++) {
-        const ssehub_rcbuf_t *b = q->ring[(q->head + i) & mask].buf;
-        iov[i].base = ssehub_rcbuf_data(b) + off;
-        iov[i].len = ssehub_rcbuf_len(b) - off;
+        const sh_sendq_entry_t *e = &q->ring[(q->head + i) & mask];
+        iov[i].base = ssehub_rcbuf_data(e->buf) + off;
+        iov[i].len = e->len - off;
         off = 0;
     }
     return i;
@@ -159,7 +167,7 @@ void sh_sendq_consume(sh_sendq_t *q, size_t nbytes)
         nbytes = q->bytes;
     while (nbytes > 0) {
         sh_sendq_entry_t *e = &q->ring[q->head];
-        size_t left = ssehub_rcbuf_len(e->buf) - q->head_off;
+        size_t left = e->len - q->head_off;
         size_t done = nbytes < left ? nbytes : left;
 
         q->bytes -= done;
@@ -176,6 +184,12 @@ void sh_sendq_consume(sh_sendq_t *q, size_t nbytes)
         q->n--;
         q->head_off = 0;
     }
-    if (q->n == 0)
+    if (q->n == 0) {
         q->head = 0;
+        if (q->ring != q->inl && q->cap_entries > RING_KEEP) {
+            sh_free(q->ring);
+            q->ring = q->inl;
+            q->cap_entries = SH_SENDQ_INLINE;
+        }
+    }
 }

@@ -22,12 +22,16 @@ typedef struct sh_iov_s {
 
 typedef struct sh_sendq_entry_s {
     ssehub_rcbuf_t *buf;
-    int counted;
+    uint32_t len; /* the frame's length (frames are under 4 GiB: --max-body) */
+    uint32_t counted;
     uint64_t tag; /* conflation key (the event's canonical topic); 0: none */
 } sh_sendq_entry_t;
 
+/* Entries held inside the queue itself: an idle subscriber's queue allocates nothing. */
+#define SH_SENDQ_INLINE 4
+
 typedef struct sh_sendq_s {
-    sh_sendq_entry_t *ring; /* capacity a power of two; grows by doubling */
+    sh_sendq_entry_t *ring; /* inl, or a heap ring; capacity a power of two; doubles */
     size_t cap_entries;
     size_t head;     /* index of the first entry */
     size_t n;        /* entries queued */
@@ -35,8 +39,10 @@ typedef struct sh_sendq_s {
     size_t bytes;    /* unwritten bytes, all entries */
     size_t counted;  /* unwritten bytes of counted entries */
     size_t limit;    /* cap on |counted| */
+    sh_sendq_entry_t inl[SH_SENDQ_INLINE];
 } sh_sendq_t;
 
+/** A queue starts on its inline entries; it must not be copied or moved while in use. */
 void sh_sendq_init(sh_sendq_t *q, size_t limit);
 /** Releases every queued frame and the ring. */
 void sh_sendq_dispose(sh_sendq_t *q);

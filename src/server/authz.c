@@ -59,7 +59,7 @@ static int reserved_topic(const char *t, size_t len)
 static int origin_listed(const sh_conn_t *c)
 {
     const sh_config_t *cfg = c->w->srv->cfg;
-    const sh_buf_t *o = &c->req.origin;
+    const sh_buf_t *o = &c->req->origin;
     size_t i;
 
     for (i = 0; o->len > 0 && i < cfg->ncors_origins; i++) {
@@ -76,7 +76,7 @@ static int request_claims(sh_conn_t *c, const sh_auth_key_t *key, const char *qu
                           size_t query_len, sh_claims_t **claims)
 {
     const sh_config_t *cfg = c->w->srv->cfg;
-    const sh_req_t *r = &c->req;
+    const sh_req_t *r = c->req;
     const char *reason = NULL;
     char *token = NULL;
     sh_claims_t *cl;

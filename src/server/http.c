@@ -7,8 +7,10 @@
  * take at once).
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <strings.h>
 
 #include "base/alloc.h"
@@ -116,6 +118,16 @@ static void req_dispose(sh_req_t *r)
     sh_buf_dispose(&r->body);
 }
 
+void sh_conn_drop_request(sh_conn_t *c)
+{
+    if (c->req == NULL)
+        return;
+    req_dispose(c->req);
+    sh_buf_dispose(&c->req->pending);
+    sh_free(c->req);
+    c->req = NULL;
+}
+
 static void on_conn_closed(uv_handle_t *h)
 {
     sh_conn_t *c = h->data;
@@ -123,8 +135,7 @@ static void on_conn_closed(uv_handle_t *h)
 
     sh_authz_stream_closed(c); /* a subscription refused after its token was read */
     sh_sendq_dispose(&c->out);
-    req_dispose(&c->req);
-    sh_buf_dispose(&c->pending);
+    sh_conn_drop_request(c);
     atomic_fetch_sub_explicit(&w->metrics.connections, 1, memory_order_relaxed);
     atomic_fetch_sub_explicit(&w->srv->connections, 1, memory_order_relaxed);
     sh_free(c);
@@ -151,7 +162,7 @@ static void begin_request(sh_conn_t *c)
 {
     sh_worker_t *w = c->w;
 
-    c->req.any_bytes = 0;
+    c->req->any_bytes = 0;
     c->deadline = sh_server_now(w) + (uint64_t)w->srv->cfg->header_timeout_ms;
     sh_list_push_back(&w->reading, &c->tq);
 }
@@ -208,14 +219,18 @@ void sh_conn_accept(sh_worker_t *w, uv_stream_t *server)
 {
     sh_server_t *srv = w->srv;
     sh_conn_t *c = sh_calloc(1, sizeof(*c));
+    sh_req_t *req = sh_calloc(1, sizeof(*req));
     struct sockaddr_storage ss;
     int sslen = sizeof(ss);
     unsigned long long n;
 
-    if (c == NULL) {
+    if (c == NULL || req == NULL) {
+        sh_free(c);
+        sh_free(req);
         sh_log_error("accept: out of memory");
         return;
     }
+    c->req = req;
     c->w = w;
     uv_tcp_init(&w->loop, &c->tcp);
     c->tcp.data = c;
@@ -225,8 +240,8 @@ void sh_conn_accept(sh_worker_t *w, uv_stream_t *server)
     sh_list_init(&c->sq);
     sh_list_init(&c->dq);
     sh_list_init(&c->eq);
-    req_init(&c->req, srv->cfg);
-    sh_buf_init(&c->pending, w->readbuf_size);
+    req_init(c->req, srv->cfg);
+    sh_buf_init(&c->req->pending, w->readbuf_size);
     sh_sendq_init(&c->out, (size_t)srv->cfg->send_buffer);
     atomic_fetch_add_explicit(&w->metrics.connections, 1, memory_order_relaxed);
     n = atomic_fetch_add_explicit(&srv->connections, 1, memory_order_relaxed) + 1;
@@ -255,8 +270,8 @@ void sh_conn_accept(sh_worker_t *w, uv_stream_t *server)
         }
     }
     uv_tcp_nodelay(&c->tcp, 1);
-    llhttp_init(&c->parser, HTTP_REQUEST, &settings);
-    c->parser.data = c;
+    llhttp_init(&c->req->parser, HTTP_REQUEST, &settings);
+    c->req->parser.data = c;
     c->keep_alive = 1;
     if (n > srv->cfg->max_connections) {
         atomic_fetch_add_explicit(&w->metrics.rejected_total, 1, memory_order_relaxed);
@@ -302,18 +317,47 @@ static void wrote(sh_conn_t *c, size_t n)
         sh_list_push_back(&w->streams_hb, &c->tq);
 }
 
+/*
+ * uv_try_write() without the VFS: sendmsg() (send() for one buffer) on the socket, which
+ * skips writev()'s file-position and fsnotify work on every delivery. Only called with
+ * no libuv write in flight, as uv_try_write() would. Bytes written, or a UV_E* code.
+ */
+static ssize_t try_send(sh_conn_t *c, uv_buf_t *bufs, size_t n)
+{
+    uv_os_fd_t fd;
+    ssize_t r;
+
+    if (uv_fileno((const uv_handle_t *)&c->tcp, &fd) != 0)
+        return UV_EBADF;
+    do {
+        if (n == 1) {
+            r = send(fd, bufs[0].base, bufs[0].len, MSG_DONTWAIT | MSG_NOSIGNAL);
+        } else {
+            struct msghdr m;
+
+            memset(&m, 0, sizeof(m));
+            m.msg_iov = (struct iovec *)bufs; /* uv_buf_t is struct iovec's layout on Unix */
+            m.msg_iovlen = n;
+            r = sendmsg(fd, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
+        }
+    } while (r < 0 && errno == EINTR);
+    if (r < 0)
+        return errno == EAGAIN || errno == EWOULDBLOCK ? UV_EAGAIN : -errno;
+    return r;
+}
+
 void sh_conn_flush(sh_conn_t *c)
 {
     uv_buf_t bufs[SH_MAX_IOV];
     size_t n, total;
-    int r;
+    ssize_t r;
 
     sh_list_remove(&c->dq);
     if (c->closing || c->writing)
         return;
     while (!sh_sendq_empty(&c->out)) {
         n = fill_bufs(c, bufs, &total);
-        r = uv_try_write((uv_stream_t *)&c->tcp, bufs, (unsigned)n);
+        r = try_send(c, bufs, n);
         if (r == UV_EAGAIN || r == UV_ENOSYS)
             break;
         if (r < 0) {
@@ -325,9 +369,18 @@ void sh_conn_flush(sh_conn_t *c)
             break; /* the socket is full */
     }
     if (!sh_sendq_empty(&c->out)) {
+        /* The socket is full: a write request, allocated now (an idle connection does
+         * not hold one), frees itself in on_write. */
+        uv_write_t *req = sh_malloc(sizeof(*req));
+
         n = fill_bufs(c, bufs, &c->wbytes);
-        c->wreq.data = c;
-        if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, bufs, (unsigned)n, on_write) != 0) {
+        if (req == NULL) {
+            sh_conn_close(c, SH_DISC_ERROR);
+            return;
+        }
+        req->data = c;
+        if (uv_write(req, (uv_stream_t *)&c->tcp, bufs, (unsigned)n, on_write) != 0) {
+            sh_free(req);
             sh_conn_close(c, SH_DISC_ERROR);
             return;
         }
@@ -352,6 +405,7 @@ static void on_write(uv_write_t *req, int status)
 {
     sh_conn_t *c = req->data;
 
+    sh_free(req);
     c->writing = 0;
     if (c->closing)
         return;
@@ -399,11 +453,11 @@ int sh_conn_queue_copy(sh_conn_t *c, const char *head, size_t head_len, const ch
 void sh_cors_headers(sh_conn_t *c, sh_buf_t *b)
 {
     const sh_config_t *cfg = c->w->srv->cfg;
-    const sh_buf_t *o = &c->req.origin;
+    const sh_buf_t *o = c->req != NULL ? &c->req->origin : NULL;
     int any = 0;
     size_t i;
 
-    if (o->len == 0)
+    if (o == NULL || o->len == 0)
         return;
     for (i = 0; i < cfg->ncors_origins; i++) {
         const char *allowed = cfg->cors_origins[i];
@@ -426,7 +480,7 @@ void sh_cors_headers(sh_conn_t *c, sh_buf_t *b)
 
 static const char *method_name(sh_conn_t *c)
 {
-    return llhttp_method_name((llhttp_method_t)llhttp_get_method(&c->parser));
+    return llhttp_method_name((llhttp_method_t)llhttp_get_method(&c->req->parser));
 }
 
 void sh_conn_respond(sh_conn_t *c, int status, const char *content_type, const char *extra_headers,
@@ -451,10 +505,10 @@ void sh_conn_respond(sh_conn_t *c, int status, const char *content_type, const c
         sh_buf_append_str(&b, extra_headers);
     if (!c->keep_alive)
         sh_buf_append_str(&b, "Connection: close\r\n");
-    else if (c->parser.http_major == 1 && c->parser.http_minor == 0)
+    else if (c->req != NULL && c->req->parser.http_major == 1 && c->req->parser.http_minor == 0)
         sh_buf_append_str(&b, "Connection: keep-alive\r\n");
     rc = sh_buf_append_str(&b, "\r\n");
-    if (llhttp_get_method(&c->parser) == HTTP_HEAD)
+    if (c->req != NULL && llhttp_get_method(&c->req->parser) == HTTP_HEAD)
         body_len = 0; /* a HEAD response has the length of the GET one, and no body */
     if (rc == 0)
         rc = sh_conn_queue_copy(c, b.base, b.len, body, body_len);
@@ -464,8 +518,8 @@ void sh_conn_respond(sh_conn_t *c, int status, const char *content_type, const c
         return;
     }
     if (sh_access_log_enabled()) {
-        if (c->req.url.base != NULL)
-            sh_access_log(c->peer, method_name(c), c->req.url.base, c->req.url.len, status,
+        if (c->req != NULL && c->req->url.base != NULL)
+            sh_access_log(c->peer, method_name(c), c->req->url.base, c->req->url.len, status,
                           (unsigned long long)body_len);
         else /* answered before a request was read (--max-connections) */
             sh_access_log(c->peer, "-", "-", 1, status, (unsigned long long)body_len);
@@ -485,7 +539,7 @@ void sh_conn_error(sh_conn_t *c, int status, const char *reason, int close)
         n = (int)sizeof(body) - 1;
     if (close)
         c->keep_alive = 0;
-    c->req.rejected = 1;
+    c->req->rejected = 1;
     sh_log_debug("%s: %d %s", c->peer, status, reason);
     sh_conn_respond(c, status, "text/plain; charset=utf-8", NULL, body, (size_t)n);
     sh_conn_flush(c);
@@ -500,9 +554,9 @@ static sh_conn_t *conn_of(llhttp_t *p)
 
 static int count_header_bytes(sh_conn_t *c, size_t len)
 {
-    c->req.header_bytes += len;
-    if (c->req.header_bytes > c->w->srv->cfg->max_header) {
-        c->req.too_large = 1;
+    c->req->header_bytes += len;
+    if (c->req->header_bytes > c->w->srv->cfg->max_header) {
+        c->req->too_large = 1;
         return -1;
     }
     return 0;
@@ -511,7 +565,7 @@ static int count_header_bytes(sh_conn_t *c, size_t len)
 static int on_message_begin(llhttp_t *p)
 {
     sh_conn_t *c = conn_of(p);
-    sh_req_t *r = &c->req;
+    sh_req_t *r = c->req;
 
     sh_buf_reset(&r->url);
     sh_buf_reset(&r->hname);
@@ -538,8 +592,8 @@ static int on_url(llhttp_t *p, const char *at, size_t len)
 {
     sh_conn_t *c = conn_of(p);
 
-    if (count_header_bytes(c, len) != 0 || sh_buf_append(&c->req.url, at, len) != 0) {
-        c->req.too_large = 2;
+    if (count_header_bytes(c, len) != 0 || sh_buf_append(&c->req->url, at, len) != 0) {
+        c->req->too_large = 2;
         return -1;
     }
     return 0;
@@ -551,7 +605,7 @@ static int on_header_field(llhttp_t *p, const char *at, size_t len)
 
     if (count_header_bytes(c, len) != 0)
         return -1;
-    (void)sh_buf_append(&c->req.hname, at, len); /* a longer name is one we ignore */
+    (void)sh_buf_append(&c->req->hname, at, len); /* a longer name is one we ignore */
     return 0;
 }
 
@@ -565,7 +619,7 @@ static int name_is(const sh_buf_t *b, const char *want)
 static int on_header_field_complete(llhttp_t *p)
 {
     sh_conn_t *c = conn_of(p);
-    sh_req_t *r = &c->req;
+    sh_req_t *r = c->req;
 
     r->in_value = H_NONE;
     if (name_is(&r->hname, "content-type")) {
@@ -599,7 +653,7 @@ static int on_header_field_complete(llhttp_t *p)
 static int on_header_value(llhttp_t *p, const char *at, size_t len)
 {
     sh_conn_t *c = conn_of(p);
-    sh_req_t *r = &c->req;
+    sh_req_t *r = c->req;
     sh_buf_t *dst = NULL;
 
     if (count_header_bytes(c, len) != 0)
@@ -627,7 +681,7 @@ static int on_header_value(llhttp_t *p, const char *at, size_t len)
         return 0;
     }
     if (sh_buf_append(dst, at, len) != 0) {
-        c->req.too_large = 1;
+        c->req->too_large = 1;
         return -1;
     }
     return 0;
@@ -636,7 +690,7 @@ static int on_header_value(llhttp_t *p, const char *at, size_t len)
 static int on_header_value_complete(llhttp_t *p)
 {
     sh_conn_t *c = conn_of(p);
-    sh_req_t *r = &c->req;
+    sh_req_t *r = c->req;
 
     if (r->in_value == H_EXPECT) {
         if (name_is(&r->hname, "100-continue"))
@@ -661,7 +715,7 @@ static int on_headers_complete(llhttp_t *p)
         sh_conn_error(c, 413, reason, 1);
         return HPE_PAUSED;
     }
-    if (c->req.expect_continue && p->method == HTTP_POST) {
+    if (c->req->expect_continue && p->method == HTTP_POST) {
         static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
 
         (void)sh_conn_queue_copy(c, cont, sizeof(cont) - 1, NULL, 0);
@@ -673,7 +727,7 @@ static int on_body(llhttp_t *p, const char *at, size_t len)
 {
     sh_conn_t *c = conn_of(p);
 
-    if (sh_buf_append(&c->req.body, at, len) != 0) {
+    if (sh_buf_append(&c->req->body, at, len) != 0) {
         char reason[96];
 
         snprintf(reason, sizeof(reason), "request body too large (limit %llu bytes)",
@@ -707,12 +761,13 @@ static int path_is(const char *path, size_t len, const char *want)
 static void route(sh_conn_t *c)
 {
     const sh_config_t *cfg = c->w->srv->cfg;
-    const char *url = c->req.url.base;
-    size_t url_len = c->req.url.len;
+    const char *url = c->req->url.base;
+    size_t url_len = c->req->url.len;
 
     /* RFC 9112 §3.2: HTTP/1.1 requests carry exactly one Host; the target may be in
      * absolute form (http://host/path), which servers must accept. */
-    if ((c->parser.http_major == 1 && c->parser.http_minor >= 1 && c->req.has_host != 1)) {
+    if ((c->req->parser.http_major == 1 && c->req->parser.http_minor >= 1 &&
+         c->req->has_host != 1)) {
         respond_text(c, 400, NULL, "missing or repeated Host header\n");
         return;
     }
@@ -733,7 +788,7 @@ static void route(sh_conn_t *c)
     size_t path_len = q ? (size_t)(q - url) : url_len;
     const char *query = q ? q + 1 : "";
     size_t query_len = q ? url_len - path_len - 1 : 0;
-    int method = llhttp_get_method(&c->parser);
+    int method = llhttp_get_method(&c->req->parser);
 
     if (path_len >= 34 && memcmp(url, "/.well-known/mercure/subscriptions", 34) == 0 &&
         (path_len == 34 || url[34] == '/')) {
@@ -804,28 +859,28 @@ static void parse(sh_conn_t *c, const char *data, size_t len)
 {
     llhttp_errno_t err;
 
-    c->req.any_bytes = 1;
-    err = llhttp_execute(&c->parser, data, len);
+    c->req->any_bytes = 1;
+    err = llhttp_execute(&c->req->parser, data, len);
     /* A request with Upgrade was answered as plain HTTP/1.1 (RFC 9110 §7.8 lets a server
      * ignore Upgrade): go on with whatever follows it. A loop, not recursion: one read can
      * carry hundreds of such requests. */
     while (err == HPE_PAUSED_UPGRADE && !c->closing) {
-        const char *pos = llhttp_get_error_pos(&c->parser);
+        const char *pos = llhttp_get_error_pos(&c->req->parser);
 
-        llhttp_resume_after_upgrade(&c->parser);
+        llhttp_resume_after_upgrade(&c->req->parser);
         if (c->state != SH_CONN_READING || pos == NULL || pos >= data + len)
             return;
         len -= (size_t)(pos - data);
         data = pos;
-        err = llhttp_execute(&c->parser, data, len);
+        err = llhttp_execute(&c->req->parser, data, len);
     }
     if (c->closing)
         return;
     if (err == HPE_PAUSED && c->input_paused) {
-        const char *pos = llhttp_get_error_pos(&c->parser);
+        const char *pos = llhttp_get_error_pos(&c->req->parser);
         size_t used = pos != NULL ? (size_t)(pos - data) : len;
 
-        if (used < len && sh_buf_append(&c->pending, data + used, len - used) != 0) {
+        if (used < len && sh_buf_append(&c->req->pending, data + used, len - used) != 0) {
             sh_conn_close(c, SH_DISC_ERROR);
             return;
         }
@@ -835,16 +890,16 @@ static void parse(sh_conn_t *c, const char *data, size_t len)
         }
         return;
     }
-    if (err != HPE_OK && err != HPE_PAUSED && !c->req.rejected) {
-        if (c->req.too_large == 2)
+    if (err != HPE_OK && err != HPE_PAUSED && !c->req->rejected) {
+        if (c->req->too_large == 2)
             sh_conn_error(c, 414, "request target too long (--max-header)", 1);
-        else if (c->req.too_large)
+        else if (c->req->too_large)
             sh_conn_error(c, 431, "request headers too large (--max-header)", 1);
         else {
             char reason[160];
 
             snprintf(reason, sizeof(reason), "malformed request: %s",
-                     llhttp_get_error_reason(&c->parser));
+                     llhttp_get_error_reason(&c->req->parser));
             sh_conn_error(c, 400, reason, 1);
         }
         return;
@@ -856,6 +911,10 @@ static void parse(sh_conn_t *c, const char *data, size_t len)
 static void feed(sh_conn_t *c, const char *data, size_t len)
 {
     parse(c, data, len);
+    /* A stream reads no more requests: the parser (done running) and the request
+     * buffers go back (an idle stream holds only its socket, queue and subscription). */
+    if (c->state == SH_CONN_STREAM)
+        sh_conn_drop_request(c);
     if (!c->closing && sh_list_linked(&c->dq))
         sh_conn_flush(c);
 }
@@ -878,12 +937,12 @@ static void resume_input(sh_conn_t *c)
 
         c->resume_again = 0;
         c->input_paused = 0;
-        llhttp_resume(&c->parser);
-        bytes = sh_buf_take(&c->pending, &n);
+        llhttp_resume(&c->req->parser);
+        bytes = sh_buf_take(&c->req->pending, &n);
         if (n > 0)
             feed(c, bytes, n);
         sh_free(bytes);
-    } while (c->resume_again && !c->closing);
+    } while (c->resume_again && !c->closing && c->req != NULL);
     c->in_resume = 0;
     if (!c->closing && !c->input_paused && c->paused && c->state == SH_CONN_READING) {
         c->paused = 0;

@@ -267,7 +267,7 @@ void sh_presence_handle(sh_conn_t *c, const char *path, size_t path_len)
         sh_conn_error(c, 404, "not found: the subscriptions API needs --subscriptions", 0);
         return;
     }
-    if (llhttp_get_method(&c->parser) != HTTP_GET) {
+    if (llhttp_get_method(&c->req->parser) != HTTP_GET) {
         sh_conn_respond(c, 405, "text/plain; charset=utf-8", "Allow: GET\r\n",
                         "method not allowed: use GET\n", 28);
         return;

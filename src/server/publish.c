@@ -35,13 +35,13 @@ void sh_publish_handle(sh_conn_t *c)
     const char *reason = NULL;
     int status;
 
-    if (media_type_is(&c->req.ctype, "application/x-www-form-urlencoded")) {
+    if (media_type_is(&c->req->ctype, "application/x-www-form-urlencoded")) {
         kind = SH_PUBREQ_FORM;
-    } else if (media_type_is(&c->req.ctype, "application/json")) {
+    } else if (media_type_is(&c->req->ctype, "application/json")) {
         kind = SH_PUBREQ_JSON;
     } else {
         sh_conn_error(c, 415,
-                      c->req.ctype.len == 0
+                      c->req->ctype.len == 0
                           ? "missing Content-Type: use application/x-www-form-urlencoded or "
                             "application/json"
                           : "unsupported media type: use application/x-www-form-urlencoded or "
@@ -50,7 +50,7 @@ void sh_publish_handle(sh_conn_t *c)
         return;
     }
     memset(&r, 0, sizeof(r));
-    status = sh_pubreq_parse(&r, kind, c->req.body.base ? c->req.body.base : "", c->req.body.len,
+    status = sh_pubreq_parse(&r, kind, c->req->body.base ? c->req->body.base : "", c->req->body.len,
                              (size_t)w->srv->cfg->max_topics, &reason);
     if (status != 0) {
         sh_conn_error(c, status, reason, 0);

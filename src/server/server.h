@@ -75,6 +75,7 @@ struct sh_worker_s {
     uv_async_t inbox_async; /* events arrived */
     uv_async_t stop_async;  /* shut down */
     uv_timer_t tick;        /* timeouts and heartbeats */
+    uv_idle_t flush_idle;   /* active while dirty connections wait for the next slice */
     sh_listener_t *listeners;
     size_t nlisteners;
     sh_inbox_t inbox;
@@ -113,8 +114,12 @@ enum sh_conn_state {
     SH_CONN_CLOSING      /* flushing, then closing; reads ignored */
 };
 
-/* Request headers ssehub acts on, kept while a request is read. */
+/* The request state of a connection that reads requests: the parser, the headers
+ * ssehub acts on, pipelined input. A stream gives it back (an idle subscriber holds
+ * only its socket, its queue and its subscription). */
 typedef struct sh_req_s {
+    llhttp_t parser;
+    sh_buf_t pending; /* unparsed pipelined input (at most one read) */
     sh_buf_t url;
     sh_buf_t hname; /* the header name being read */
     sh_buf_t ctype;
@@ -138,7 +143,6 @@ typedef struct sh_req_s {
 struct sh_conn_s {
     uv_tcp_t tcp;
     sh_worker_t *w;
-    llhttp_t parser;
     int state;
     int writing;      /* a uv_write is in flight */
     int closing;      /* uv_close called */
@@ -147,11 +151,9 @@ struct sh_conn_s {
     int paused;       /* reads stopped: too much output queued */
     int input_paused; /* the parser waits for the output to drain; the rest is in pending */
     int in_resume, resume_again;
-    sh_buf_t pending; /* unparsed pipelined input (at most one read) */
-    char peer[64];    /* "addr:port" */
-    sh_req_t req;
+    char peer[64]; /* "addr:port" */
+    sh_req_t *req; /* reading requests; NULL once a stream */
     sh_sendq_t out;
-    uv_write_t wreq;
     size_t wbytes;     /* bytes in the write in flight */
     uint64_t deadline; /* reading: header/body deadline (loop ms) */
     uint64_t last_write;
@@ -195,6 +197,8 @@ int sh_conn_queue_copy(sh_conn_t *c, const char *head, size_t head_len, const ch
                        size_t body_len);
 /* Writes what is queued (at once if the socket takes it). */
 void sh_conn_flush(sh_conn_t *c);
+/* Frees the request state (the connection became a stream and reads no more). */
+void sh_conn_drop_request(sh_conn_t *c);
 /* A one-line plain-text response; |close| ends the connection after it. */
 void sh_conn_respond(sh_conn_t *c, int status, const char *content_type, const char *extra_headers,
                      const char *body, size_t body_len);
@@ -206,6 +210,8 @@ void sh_cors_headers(sh_conn_t *c, sh_buf_t *b);
 void sh_stream_subscribe(sh_conn_t *c, const char *query, size_t query_len);
 void sh_stream_closed(sh_conn_t *c);
 void sh_worker_drain_inbox(sh_worker_t *w);
+/* Flushes the next slice of dirty connections; the rest wait for the loop's next turn. */
+void sh_worker_flush_dirty(sh_worker_t *w);
 void sh_worker_tick_streams(sh_worker_t *w, uint64_t now);
 void sh_worker_close_streams(sh_worker_t *w);
 

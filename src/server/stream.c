@@ -113,10 +113,10 @@ void sh_stream_subscribe(sh_conn_t *c, const char *query, size_t query_len)
         }
         dp += n;
     }
-    if (c->req.has_last_event_id && c->req.last_event_id.len > 0) {
+    if (c->req->has_last_event_id && c->req->last_event_id.len > 0) {
         /* The header wins: on reconnection the browser sends it with the original URL. */
-        last_id = c->req.last_event_id.base;
-        last_id_len = c->req.last_event_id.len;
+        last_id = c->req->last_event_id.base;
+        last_id_len = c->req->last_event_id.len;
     }
     if (last_id != NULL && last_id_len == 0)
         last_id = NULL;
@@ -164,17 +164,8 @@ void sh_stream_subscribe(sh_conn_t *c, const char *query, size_t query_len)
     atomic_fetch_add_explicit(&w->metrics.subscriptions_total, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&w->metrics.deliveries_total, rp.n, memory_order_relaxed);
     if (sh_access_log_enabled())
-        sh_access_log(c->peer, "GET", c->req.url.base, c->req.url.len, 200, 0);
-    /* A stream reads no more requests: give back the request buffers (an idle stream
-     * holds only its socket, its queue and its subscription). */
-    sh_buf_dispose(&c->req.url);
-    sh_buf_dispose(&c->req.hname);
-    sh_buf_dispose(&c->req.ctype);
-    sh_buf_dispose(&c->req.last_event_id);
-    sh_buf_dispose(&c->req.origin);
-    sh_buf_dispose(&c->req.authz);
-    sh_buf_dispose(&c->req.cookie);
-    sh_buf_dispose(&c->req.body);
+        sh_access_log(c->peer, "GET", c->req->url.base, c->req->url.len, 200, 0);
+    /* The request state goes back once the parser returns (http.c, feed). */
     sh_conn_flush(c);
 out:
     if (c->state != SH_CONN_STREAM)
@@ -259,12 +250,18 @@ static void deliver(sh_sub_t *sub, sh_event_t *ev, void *user)
     sh_conn_close(c, rc == SSEHUB_ENOBUFS ? SH_DISC_SLOW : SH_DISC_ERROR);
 }
 
+#define SH_FLUSH_SLICE 256
+
+static void on_flush_idle(uv_idle_t *h)
+{
+    sh_worker_flush_dirty(h->data);
+}
+
 void sh_worker_drain_inbox(sh_worker_t *w)
 {
     size_t head = atomic_load_explicit(&w->inbox.head, memory_order_relaxed);
     size_t tail = atomic_load_explicit(&w->inbox.tail, memory_order_acquire);
     delivery_t d = {0, 0, w->srv->cfg->slow_conflate};
-    sh_list_t *n;
 
     while (head != tail) {
         for (; head != tail; head++) {
@@ -279,8 +276,28 @@ void sh_worker_drain_inbox(sh_worker_t *w)
     atomic_fetch_add_explicit(&w->metrics.deliveries_total, d.delivered, memory_order_relaxed);
     if (d.conflated > 0)
         atomic_fetch_add_explicit(&w->metrics.conflated_total, d.conflated, memory_order_relaxed);
-    while ((n = sh_list_first(&w->dirty)) != NULL)
+    sh_worker_flush_dirty(w);
+}
+
+/*
+ * Writes the dirty connections in slices of SH_FLUSH_SLICE, oldest first, with one turn
+ * of the loop (a poll for I/O) between slices: publishes keep being read and answered
+ * while a large fan-out is written, and the events they bring join the frames of the
+ * connections not yet written, so each writev carries every frame queued since that
+ * connection's last one. The idle handle makes the loop poll without blocking while
+ * connections are waiting.
+ */
+void sh_worker_flush_dirty(sh_worker_t *w)
+{
+    size_t k;
+    sh_list_t *n;
+
+    for (k = 0; k < SH_FLUSH_SLICE && (n = sh_list_first(&w->dirty)) != NULL; k++)
         sh_conn_flush(sh_container_of(n, sh_conn_t, dq));
+    if (sh_list_first(&w->dirty) == NULL || w->stopping)
+        uv_idle_stop(&w->flush_idle);
+    else if (!uv_is_active((uv_handle_t *)&w->flush_idle))
+        uv_idle_start(&w->flush_idle, on_flush_idle);
 }
 
 void sh_worker_tick_streams(sh_worker_t *w, uint64_t now)

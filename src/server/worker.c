@@ -92,7 +92,7 @@ static void on_tick(uv_timer_t *t)
         if (c->deadline > now)
             break;
         sh_list_remove(n);
-        if (c->req.any_bytes)
+        if (c->req->any_bytes)
             sh_conn_error(c, 408, "request not received in time (--header-timeout)", 1);
         else
             sh_conn_close(c, SH_DISC_CLIENT);
@@ -143,6 +143,7 @@ static void on_stop(uv_async_t *a)
     sh_worker_close_streams(w);
     uv_timer_stop(&w->tick);
     uv_close((uv_handle_t *)&w->tick, on_closed_free_nothing);
+    uv_close((uv_handle_t *)&w->flush_idle, on_closed_free_nothing);
     uv_close((uv_handle_t *)&w->inbox_async, on_closed_free_nothing);
     uv_close((uv_handle_t *)&w->stop_async, on_closed_free_nothing);
 }
@@ -291,6 +292,8 @@ static int worker_init(sh_server_t *srv, sh_worker_t *w, unsigned index)
     w->inbox_async.data = w;
     uv_async_init(&w->loop, &w->stop_async, on_stop);
     w->stop_async.data = w;
+    uv_idle_init(&w->loop, &w->flush_idle);
+    w->flush_idle.data = w;
     uv_timer_init(&w->loop, &w->tick);
     w->tick.data = w;
     uv_timer_start(&w->tick, on_tick, SH_TICK_MS, SH_TICK_MS);

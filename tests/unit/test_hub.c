@@ -1977,7 +1977,15 @@ static void test_hub_sendq_oom(void **state)
     b = frame("frame");
     sh_sendq_init(&q, 1000);
     sh_failalloc_fail_after(0);
-    assert_int_equal(sh_sendq_push(&q, b, 1), SSEHUB_ENOMEM);
+    /* The first SH_SENDQ_INLINE entries live in the queue: no allocation. */
+    for (i = 0; i < SH_SENDQ_INLINE; i++)
+        assert_int_equal(sh_sendq_push(&q, b, 1), 0);
+    assert_int_equal(sh_failalloc_live(), 1);                 /* the frame alone */
+    assert_int_equal(sh_sendq_push(&q, b, 1), SSEHUB_ENOMEM); /* the heap ring fails */
+    assert_int_equal(q.n, SH_SENDQ_INLINE);
+    assert_int_equal(q.counted, 5 * SH_SENDQ_INLINE);
+    assert_int_equal(ssehub_rcbuf_refcount(b), 1 + SH_SENDQ_INLINE);
+    sh_sendq_consume(&q, q.bytes);
     assert_true(sh_sendq_empty(&q));
     assert_int_equal(q.counted, 0);
     assert_int_equal(ssehub_rcbuf_refcount(b), 1);
