@@ -131,6 +131,8 @@ void sh_conn_close(sh_conn_t *c, int reason)
         return;
     c->closing = 1;
     c->reason = reason;
+    if (c->pub != NULL)
+        sh_publish_detach(c);
     if (c->state == SH_CONN_STREAM)
         sh_stream_closed(c);
     sh_list_remove(&c->all);
@@ -331,7 +333,8 @@ void sh_conn_flush(sh_conn_t *c)
         return;
     }
     if (c->input_paused && c->state == SH_CONN_READING) {
-        resume_input(c);
+        if (c->pub == NULL) /* else the publish's answer comes first */
+            resume_input(c);
         return;
     }
     if (c->paused && c->state == SH_CONN_READING) {
@@ -758,6 +761,12 @@ static int on_message_complete(llhttp_t *p)
     route(c);
     if (c->closing || c->state != SH_CONN_READING)
         return HPE_PAUSED;
+    if (c->pub != NULL) {
+        /* A publish waits for the store: later requests wait, unparsed, for its answer
+         * (sh_conn_publish_done). */
+        c->input_paused = 1;
+        return HPE_PAUSED;
+    }
     begin_request(c);
     if (c->out.bytes > SH_PAUSE_OUTPUT) {
         /* Pipelined requests wait, unparsed, until the answers so far are written: the
@@ -766,6 +775,15 @@ static int on_message_complete(llhttp_t *p)
         return HPE_PAUSED;
     }
     return 0;
+}
+
+void sh_conn_publish_done(sh_conn_t *c)
+{
+    if (c->closing)
+        return;
+    if (c->state == SH_CONN_READING)
+        begin_request(c);
+    sh_conn_flush(c); /* once written, resumes the input (or finishes closing) */
 }
 
 /* Runs the parser over |data|. A pause for output backpressure keeps the unparsed rest in

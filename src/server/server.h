@@ -58,6 +58,14 @@ typedef struct sh_inbox_s {
     _Atomic size_t tail; /* producer (the store's lock holder) */
 } sh_inbox_t;
 
+/* Publishes the store decided off the loop, waiting to be answered on it (publish.c). */
+typedef struct sh_pub_queue_s {
+    uv_async_t async;     /* wakes the loop */
+    pthread_mutex_t lock; /* covers the fields below */
+    void *head, *tail;    /* publish.c's requests, oldest first */
+    int closed;           /* the loop is stopping: no more wake-ups */
+} sh_pub_queue_t;
+
 typedef struct sh_listener_s {
     uv_tcp_t tcp;
     sh_worker_t *w;
@@ -74,6 +82,7 @@ struct sh_worker_s {
     sh_listener_t *listeners;
     size_t nlisteners;
     sh_inbox_t inbox;
+    sh_pub_queue_t pubq; /* publishes decided by the store, to answer */
     sh_subs_t subs;
     char *readbuf; /* the loop-wide read buffer handed to every read */
     size_t readbuf_size;
@@ -147,6 +156,7 @@ struct sh_conn_s {
     uint64_t stream_start;
     uint64_t stall_start;
     sh_sub_t sub;
+    void *pub;     /* publish.c: the publish waiting for the store, or NULL */
     int reason;    /* why it was closed (sh_disconnect_reason), for streams */
     sh_list_t all; /* worker->conns */
     sh_list_t tq;  /* reading, lingering or streams_hb */
@@ -189,8 +199,19 @@ void sh_worker_drain_inbox(sh_worker_t *w);
 void sh_worker_tick_streams(sh_worker_t *w, uint64_t now);
 void sh_worker_close_streams(sh_worker_t *w);
 
+/* Queues the answer's follow-up after an asynchronous publish was answered: the next
+ * request is read (publish.c calls it). */
+void sh_conn_publish_done(sh_conn_t *c);
+
 /* publish.c */
 void sh_publish_handle(sh_conn_t *c);
+/* The worker's queue of decided publishes: init with the loop; stop closes its handle
+ * (with |cb|); dispose, after the store is closed, frees what is left. */
+int sh_publish_worker_init(sh_worker_t *w);
+void sh_publish_worker_stop(sh_worker_t *w, uv_close_cb cb);
+void sh_publish_worker_dispose(sh_worker_t *w);
+/* The connection closes: its publish in flight, if any, will answer no one. */
+void sh_publish_detach(sh_conn_t *c);
 
 /* metrics.c */
 void sh_metrics_handle(sh_conn_t *c);

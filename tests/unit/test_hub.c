@@ -1233,7 +1233,7 @@ static void history_state(sh_history_t *h, char *out, size_t cap)
 static void test_hub_history_append_oom(void **state)
 {
     sh_history_t *h;
-    sh_history_config_t cfg = {5, 0, 0};
+    sh_history_config_t cfg = {5, 0, 0, NULL, NULL};
     char before[1024], after[1024];
     sh_event_t *ev;
     size_t live;
