@@ -77,7 +77,7 @@ int main(int argc, char **argv)
     rc = sh_store_open(cfg.store, &hcfg, (uint64_t)sh_wall_ms() * 1000,
                        sh_server_sink(&server, &sink), &server.store, err, sizeof(err));
     if (rc != 0) {
-        fprintf(stderr, "ssehub: --store %s: %s\n", cfg.store, err);
+        fprintf(stderr, "ssehub: --store: %s\n", err);
         ssehub_rcbuf_unref(server.heartbeat);
         sh_access_log_close();
         sh_config_dispose(&cfg);

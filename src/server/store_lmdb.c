@@ -43,6 +43,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "base/alloc.h"
@@ -294,6 +295,18 @@ static const char *write_reason(int rc)
     }
 }
 
+/* LMDB reports a short write (a file system that filled up) as EIO: tell them apart by
+ * the space left where DIR is. */
+static int classify_error(const lm_store_t *s, int rc)
+{
+    struct statvfs vfs;
+
+    if (rc == EIO && statvfs(s->dir, &vfs) == 0 &&
+        (uint64_t)vfs.f_bavail * vfs.f_frsize < 1024 * 1024)
+        return ENOSPC;
+    return rc;
+}
+
 /* Doubles the map (up to maxsize). 0, or MDB_MAP_FULL when it may not grow. */
 static int grow_map(lm_store_t *s)
 {
@@ -372,7 +385,7 @@ static int write_txn(lm_store_t *s, sh_event_t **evs, sh_store_pub_t **pubs, siz
         memmove(s->dels, s->dels + ndel, (s->ndels - ndel) * sizeof(*s->dels));
         s->ndels -= ndel;
     }
-    return rc;
+    return classify_error(s, rc);
 }
 
 static int id_taken(void *u, const char *id, size_t len)
@@ -471,7 +484,7 @@ static void commit_batch(lm_store_t *s, sh_store_pub_t *batch)
         if (rc != -1 && rc != s->last_error) {
             sh_log_error("lmdb %s: commit failed: %s; publishes answer 503 until a write "
                          "succeeds",
-                         s->dir, mdb_strerror(rc));
+                         s->dir, rc == ENOSPC ? "no space left on device" : mdb_strerror(rc));
             s->last_error = rc;
         }
         if (n == 0)
