@@ -381,7 +381,7 @@ static int write_txn(lm_store_t *s, sh_event_t **evs, sh_store_pub_t **pubs, siz
             continue;
         break;
     }
-    if (rc == 0) {
+    if (rc == 0 && ndel > 0) {
         memmove(s->dels, s->dels + ndel, (s->ndels - ndel) * sizeof(*s->dels));
         s->ndels -= ndel;
     }
