@@ -9,7 +9,8 @@ set -eu
 # browser interop test; driven by the npm package playwright-core, which tests/interop
 # installs with npm). The server: libuv, llhttp's C sources (node-llhttp ships them under
 # /usr/share/llhttp; CMake compiles them into a static library), jansson (JSON publish
-# bodies). Integration tests: curl.
+# bodies). Integration tests: curl. The durable store: LMDB (liblmdb-dev); its tests read
+# the files back with lmdb-utils (mdb_stat, mdb_load), which also back a store up (mdb_copy).
 PACKAGES="
 build-essential
 cmake
@@ -24,6 +25,8 @@ libuv1-dev
 node-llhttp
 libjansson-dev
 curl
+liblmdb-dev
+lmdb-utils
 "
 
 missing=""

@@ -97,6 +97,8 @@ typedef struct lm_store_s {
     size_t ndels, capdels;
     sh_map_t batch_ids; /* ids taken within the batch being written */
     int last_error;     /* the last write error logged (so each is logged once) */
+    uint64_t ncommits;  /* transactions committed, and events in them (logged at exit) */
+    uint64_t ncommitted;
 } lm_store_t;
 
 /* ---- little helpers ------------------------------------------------------------------ */
@@ -477,6 +479,8 @@ static void commit_batch(lm_store_t *s, sh_store_pub_t *batch)
         pthread_mutex_unlock(&s->lock);
         if (n > 0)
             s->last_seq = evs[n - 1]->seq;
+        s->ncommits++;
+        s->ncommitted += n;
     } else {
         const char *reason = rc == -1 ? "hub overloaded: subscriber loops are behind, retry later"
                                       : write_reason(rc);
@@ -630,8 +634,11 @@ static void lm_close(sh_store_t *base)
     s->thread_started = 0;
     pthread_cond_signal(&s->qcond);
     pthread_mutex_unlock(&s->qlock);
-    if (join)
+    if (join) {
         pthread_join(s->thread, NULL);
+        sh_log_info("lmdb %s: closed after %llu commits of %llu events", s->dir,
+                    (unsigned long long)s->ncommits, (unsigned long long)s->ncommitted);
+    }
     pthread_mutex_lock(&s->qlock);
     s->closed = 1;
     pthread_mutex_unlock(&s->qlock);
