@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * publish_ack: acknowledged publishes per second. N keep-alive connections (64 by
- * default) each send a form POST to /.well-known/mercure, wait for its complete response,
- * and send the next (closed loop); one thread multiplexes them with poll(). Counts the
- * 200 answers over a fixed time after a warm-up; any other status is counted apart and
- * makes the run fail.
+ * default), the publishers, each keep --pipeline form POSTs to /.well-known/mercure in
+ * flight (1 by default: send, wait for the complete answer, send the next; more: HTTP/1.1
+ * pipelining, a new request for each answer). One thread multiplexes them with poll().
+ * Counts the 200 answers over a fixed time after a warm-up; any other status is counted
+ * apart and makes the run fail.
  *
- * Usage: publish_ack --port PORT [--conns N] [--seconds S] [--warmup S] [--size BYTES]
- *                    [--topics N]
- * Prints one line: "conns=64 seconds=5.00 acked=... errors=0 rate=... /s".
+ * Usage: publish_ack --port PORT [--conns N] [--pipeline D] [--seconds S] [--warmup S]
+ *                    [--size BYTES] [--topics N]
+ * Prints one line: "conns=64 pipeline=1 seconds=5.00 acked=... errors=0 rate=... /s".
  */
 #define _GNU_SOURCE 1 /* memmem */
 #include <arpa/inet.h>
@@ -27,13 +28,17 @@
 
 #define MAX_CONNS 1024
 
+#define MAX_PIPELINE 64
+
 typedef struct {
     int fd;
     char req[4096];
-    size_t req_len, sent;
-    char resp[8192];
+    size_t req_len;
+    char out[4096 * MAX_PIPELINE];
+    size_t out_len, sent; /* requests queued, bytes of them written */
+    char resp[65536];
     size_t resp_len;
-    unsigned long n; /* requests sent */
+    unsigned long inflight; /* requests sent or queued, not answered */
 } conn_t;
 
 static double now_s(void)
@@ -116,7 +121,7 @@ int main(int argc, char **argv)
 {
     static conn_t conns[MAX_CONNS];
     static struct pollfd pfd[MAX_CONNS];
-    unsigned long nconns = 64, port = 0, topics = 16, size = 64;
+    unsigned long nconns = 64, port = 0, topics = 16, size = 64, depth = 1;
     double seconds = 5, warmup = 1, t0, t_start = 0, t_end;
     unsigned long acked = 0, errors = 0;
     int counting = 0, i;
@@ -128,6 +133,8 @@ int main(int argc, char **argv)
             port = arg_num("--port", v);
         else if (strcmp(argv[i], "--conns") == 0)
             nconns = arg_num("--conns", v);
+        else if (strcmp(argv[i], "--pipeline") == 0)
+            depth = arg_num("--pipeline", v);
         else if (strcmp(argv[i], "--seconds") == 0)
             seconds = (double)arg_num("--seconds", v);
         else if (strcmp(argv[i], "--warmup") == 0)
@@ -137,15 +144,18 @@ int main(int argc, char **argv)
         else if (strcmp(argv[i], "--topics") == 0)
             topics = arg_num("--topics", v);
         else {
-            fprintf(stderr, "usage: publish_ack --port PORT [--conns N] [--seconds S] "
-                            "[--warmup S] [--size BYTES] [--topics N]\n");
+            fprintf(stderr, "usage: publish_ack --port PORT [--conns N] [--pipeline D] "
+                            "[--seconds S] [--warmup S] [--size BYTES] [--topics N]\n");
             return 2;
         }
         i++;
     }
-    if (port == 0 || nconns == 0 || nconns > MAX_CONNS || topics == 0 || size > 1500) {
-        fprintf(stderr, "publish_ack: --port is required; --conns 1..%d; --size <= 1500\n",
-                MAX_CONNS);
+    if (port == 0 || nconns == 0 || nconns > MAX_CONNS || topics == 0 || size > 1500 ||
+        depth == 0 || depth > MAX_PIPELINE) {
+        fprintf(stderr,
+                "publish_ack: --port is required; --conns 1..%d; --pipeline 1..%d; --size "
+                "<= 1500\n",
+                MAX_CONNS, MAX_PIPELINE);
         return 2;
     }
     for (i = 0; i < (int)nconns; i++) {
@@ -156,7 +166,7 @@ int main(int argc, char **argv)
         }
         make_request(&conns[i], (unsigned)i, (unsigned)topics, size);
         pfd[i].fd = conns[i].fd;
-        pfd[i].events = POLLOUT;
+        pfd[i].events = POLLIN | POLLOUT;
     }
     t0 = now_s();
     t_end = t0 + warmup + seconds;
@@ -181,13 +191,7 @@ int main(int argc, char **argv)
                 fprintf(stderr, "publish_ack: connection %d closed by the hub\n", i);
                 return 1;
             }
-            if ((pfd[i].revents & POLLOUT) && c->sent < c->req_len) {
-                r = write(c->fd, c->req + c->sent, c->req_len - c->sent);
-                if (r > 0)
-                    c->sent += (size_t)r;
-                if (c->sent == c->req_len)
-                    pfd[i].events = POLLIN;
-            } else if (pfd[i].revents & POLLIN) {
+            if (pfd[i].revents & POLLIN) {
                 size_t len;
                 int status = 0;
 
@@ -197,21 +201,33 @@ int main(int argc, char **argv)
                     return 1;
                 }
                 c->resp_len += (size_t)r;
-                len = response_len(c, &status);
-                if (len == 0)
-                    continue;
-                if (counting)
-                    status == 200 ? acked++ : errors++;
-                memmove(c->resp, c->resp + len, c->resp_len - len);
-                c->resp_len -= len;
-                c->sent = 0;
-                c->n++;
-                pfd[i].events = POLLOUT;
+                while ((len = response_len(c, &status)) > 0) {
+                    if (counting)
+                        status == 200 ? acked++ : errors++;
+                    memmove(c->resp, c->resp + len, c->resp_len - len);
+                    c->resp_len -= len;
+                    c->inflight--;
+                }
             }
+            /* Top the pipeline up, then write what is queued. */
+            if (c->sent == c->out_len) {
+                c->sent = c->out_len = 0;
+                while (c->inflight < depth) {
+                    memcpy(c->out + c->out_len, c->req, c->req_len);
+                    c->out_len += c->req_len;
+                    c->inflight++;
+                }
+            }
+            if (c->sent < c->out_len) {
+                r = write(c->fd, c->out + c->sent, c->out_len - c->sent);
+                if (r > 0)
+                    c->sent += (size_t)r;
+            }
+            pfd[i].events = POLLIN | (c->sent < c->out_len ? POLLOUT : 0);
         }
     }
     t_end = now_s();
-    printf("conns=%lu seconds=%.2f acked=%lu errors=%lu rate=%.0f /s\n", nconns, t_end - t_start,
-           acked, errors, (double)acked / (t_end - t_start));
+    printf("conns=%lu pipeline=%lu seconds=%.2f acked=%lu errors=%lu rate=%.0f /s\n", nconns, depth,
+           t_end - t_start, acked, errors, (double)acked / (t_end - t_start));
     return errors == 0 ? 0 : 1;
 }

@@ -1,13 +1,15 @@
 #!/bin/sh
 # Acknowledged publishes per second, memory store then LMDB store, in one run:
 # starts build/ssehub on 127.0.0.1 port 0 with each store and drives it with
-# build/bench/publish_ack (64 keep-alive publishers, closed loop).
-# Usage: bench/publish_ack.sh [BUILD_DIR] [SECONDS] [CONNS] [REPS]
+# build/bench/publish_ack (64 keep-alive publishers; each keeps PIPELINE requests in
+# flight, 1 = closed loop).
+# Usage: bench/publish_ack.sh [BUILD_DIR] [SECONDS] [CONNS] [REPS] [PIPELINE]
 set -eu
 build=${1:-build}
 seconds=${2:-5}
 conns=${3:-64}
 reps=${4:-3}
+depth=${5:-1}
 hub="$build/ssehub"
 gen="$build/bench/publish_ack"
 tmp=$(mktemp -d /tmp/publish_ack.XXXXXX)
@@ -25,7 +27,7 @@ run() { # run STORE-URI LABEL
     done
     [ -n "$port" ] || { echo "ssehub did not start"; cat "$tmp/hub.log"; kill "$pid"; exit 1; }
     printf '%-6s ' "$2"
-    "$gen" --port "$port" --conns "$conns" --seconds "$seconds"
+    "$gen" --port "$port" --conns "$conns" --pipeline "$depth" --seconds "$seconds"
     kill -TERM "$pid"
     wait "$pid" || true
 }

@@ -22,32 +22,44 @@ enum { PUB_CALLING = 0, PUB_RETURNED, PUB_DONE };
 typedef struct pub_s {
     sh_store_pub_t sp;
     sh_pubreq_t r;
-    sh_conn_t *conn;
+    sh_conn_t *conn; /* NULL once detached */
     sh_worker_t *w;
     atomic_int state;    /* PUB_*: who finishes it, the caller or the worker's queue */
+    int decided;         /* the outcome is known on the loop (loop thread only) */
     struct pub_s *qnext; /* the worker's queue of completed publishes */
+    struct pub_s *cnext; /* the connection's FIFO of publishes to answer */
 } pub_t;
 
-/* Answers the publish (when its connection is still there) and frees it. */
-static void pub_finish(pub_t *p, int async)
+static void pub_free(pub_t *p)
 {
-    sh_conn_t *c = p->conn;
-
-    if (p->sp.status == 0)
+    if (p->sp.status == 0 && p->sp.ev != NULL)
         atomic_fetch_add_explicit(&p->w->metrics.publishes_total, 1, memory_order_relaxed);
-    if (c != NULL) {
-        c->pub = NULL;
+    sh_event_unref(p->sp.ev);
+    sh_pubreq_dispose(&p->r);
+    sh_free(p);
+}
+
+/* Answers, in order, the decided publishes at the head of the connection's FIFO. Answers
+ * can re-enter (a flush resumes the input, which may publish and answer): the head is
+ * read afresh each time. */
+static void answer_ready(sh_conn_t *c)
+{
+    pub_t *p;
+
+    while (!c->closing && (p = c->pub_head) != NULL && p->decided) {
+        c->pub_head = p->cnext;
+        if (c->pub_head == NULL)
+            c->pub_tail = NULL;
+        c->npub--;
+        c->pub_answer = 1;
         if (p->sp.status == 0)
             sh_conn_respond(c, 200, "text/plain; charset=utf-8", NULL, p->sp.ev->id.ptr,
                             p->sp.ev->id.len);
         else
             sh_conn_error(c, p->sp.status, p->sp.reason, 0);
-        if (async)
-            sh_conn_publish_done(c);
+        c->pub_answer = 0;
+        pub_free(p);
     }
-    sh_event_unref(p->sp.ev);
-    sh_pubreq_dispose(&p->r);
-    sh_free(p);
 }
 
 /* The store decided (any thread): within sh_store_publish() the caller finishes it;
@@ -89,8 +101,16 @@ static void on_pub_async(uv_async_t *a)
     pub_t *p = take_done(&w->pubq), *next;
 
     for (; p != NULL; p = next) {
+        sh_conn_t *c = p->conn;
+
         next = p->qnext;
-        pub_finish(p, 1);
+        p->decided = 1;
+        if (c == NULL) {
+            pub_free(p);
+            continue;
+        }
+        answer_ready(c);
+        sh_conn_publish_done(c);
     }
 }
 
@@ -129,19 +149,23 @@ void sh_publish_worker_dispose(sh_worker_t *w)
 
     for (; p != NULL; p = next) {
         next = p->qnext;
-        p->conn = NULL; /* every connection is gone */
-        pub_finish(p, 0);
+        pub_free(p); /* every connection is gone: detached */
     }
     pthread_mutex_destroy(&w->pubq.lock);
 }
 
 void sh_publish_detach(sh_conn_t *c)
 {
-    pub_t *p = c->pub;
+    pub_t *p = c->pub_head, *next;
 
-    if (p != NULL)
+    for (; p != NULL; p = next) {
+        next = p->cnext;
         p->conn = NULL;
-    c->pub = NULL;
+        if (p->decided) /* else the store still has it: on_pub_async frees it */
+            pub_free(p);
+    }
+    c->pub_head = c->pub_tail = NULL;
+    c->npub = 0;
 }
 
 /* The media type of a Content-Type value: up to ';', spaces trimmed. */
@@ -223,10 +247,16 @@ void sh_publish_handle(sh_conn_t *c)
     p->sp.now_ms = sh_wall_ms();
     p->sp.done = on_store_done;
     p->sp.data = p;
+    if (c->pub_tail != NULL)
+        ((pub_t *)c->pub_tail)->cnext = p;
+    else
+        c->pub_head = p;
+    c->pub_tail = p;
+    c->npub++;
     sh_store_publish(w->srv->store, &p->sp);
     expected = PUB_CALLING;
     if (atomic_compare_exchange_strong(&p->state, &expected, PUB_RETURNED))
-        c->pub = p; /* decided later: the connection waits for on_pub_async */
-    else
-        pub_finish(p, 0);
+        return; /* decided later: on_pub_async answers it */
+    p->decided = 1;
+    answer_ready(c);
 }

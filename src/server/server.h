@@ -156,7 +156,12 @@ struct sh_conn_s {
     uint64_t stream_start;
     uint64_t stall_start;
     sh_sub_t sub;
-    void *pub;     /* publish.c: the publish waiting for the store, or NULL */
+    void *pub_head; /* publish.c: publishes to answer, in request order */
+    void *pub_tail;
+    unsigned npub;      /* how many */
+    int pub_answer;     /* a publish's answer is being written */
+    int route_deferred; /* a request waits, unrouted, for the publishes before it */
+    int deferred_keep_alive;
     int reason;    /* why it was closed (sh_disconnect_reason), for streams */
     sh_list_t all; /* worker->conns */
     sh_list_t tq;  /* reading, lingering or streams_hb */
@@ -199,8 +204,10 @@ void sh_worker_drain_inbox(sh_worker_t *w);
 void sh_worker_tick_streams(sh_worker_t *w, uint64_t now);
 void sh_worker_close_streams(sh_worker_t *w);
 
-/* Queues the answer's follow-up after an asynchronous publish was answered: the next
- * request is read (publish.c calls it). */
+/* Publishes a keep-alive connection may have waiting for the store. */
+#define SH_PUB_PIPELINE 32
+/* Some publishes of |c| were answered asynchronously: go on with its input (a request
+ * that waited for them is routed now). publish.c calls it. */
 void sh_conn_publish_done(sh_conn_t *c);
 
 /* publish.c */

@@ -214,6 +214,48 @@ async def t_restart_ids(ctx):
     return "ids %s ... %s" % (ids[0], ids[-1])
 
 
+# ---- pipelined publishes
+
+@case("pipelined-publishes")
+async def t_pipelined(ctx):
+    """One connection writes 40 publishes, a GET, 5 more publishes (the last one with
+    Connection: close) at once: many wait for the store together, and the answers come
+    in request order: 40 ids in increasing order, the GET's answer, 5 ids, then EOF."""
+    from hubtest.http import publish_bytes, request_bytes
+    d = os.path.join(ctx.tmp, "pipe")
+    async with Hub(ctx.exe, hub_args(d), base_args=False) as hub:
+        c = await Conn.open(hub.port)
+        try:
+            data = b"".join(publish_bytes([("topic", "p"), ("data", "d%d" % i)])
+                            for i in range(40))
+            data += request_bytes("GET", "/healthz")
+            data += b"".join(publish_bytes([("topic", "p"), ("data", "e%d" % i)])
+                             for i in range(4))
+            data += publish_bytes([("topic", "p"), ("data", "e4")], [("Connection", "close")])
+            c.send(data)
+            await c.drain()
+            ids = []
+            for i in range(40):
+                r = await c.read_response(10)
+                check(r.status == 200, "answer %d: %r" % (i, r))
+                ids.append(int(r.text))
+            r = await c.read_response(10)
+            check(r.status == 200 and r.text == "ok\n", "the GET's answer: %r" % r)
+            for i in range(5):
+                r = await c.read_response(10)
+                check(r.status == 200, "answer %d after the GET: %r" % (i, r))
+                ids.append(int(r.text))
+            check(all(a < b for a, b in zip(ids, ids[1:])), "ids out of order: %r" % ids)
+            closed, rest = await c.wait_closed_by_peer(5)
+            check(closed and rest == b"", "after Connection: close: %r %r" % (closed, rest))
+        finally:
+            c.close()
+        evs, _ = await replay_all(hub, topics=("p",))
+        want = ["d%d" % i for i in range(40)] + ["e%d" % i for i in range(5)]
+        check([e.data for e in evs] == want, "replay: %r" % [e.data for e in evs][:8])
+    return "45 publishes and a GET in one write, answered in order"
+
+
 # ---- retention
 
 @case("retention-count")
