@@ -15,17 +15,21 @@ gen="$build/bench/publish_ack"
 tmp=$(mktemp -d /tmp/publish_ack.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 
+n=0
 run() { # run STORE-URI LABEL
-    "$hub" --listen 127.0.0.1:0 --store "$1" --history 1000 2>"$tmp/hub.log" &
+    n=$((n + 1))
+    log="$tmp/hub$n.log"
+    : >"$log"
+    "$hub" --listen 127.0.0.1:0 --store "$1" --history 1000 2>"$log" &
     pid=$!
     port=""
     i=0
     while [ -z "$port" ] && [ $i -lt 100 ]; do
-        port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$tmp/hub.log")
+        port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$log")
         i=$((i + 1))
         sleep 0.05
     done
-    [ -n "$port" ] || { echo "ssehub did not start"; cat "$tmp/hub.log"; kill "$pid"; exit 1; }
+    [ -n "$port" ] || { echo "ssehub did not start"; cat "$log"; kill "$pid"; exit 1; }
     printf '%-6s ' "$2"
     "$gen" --port "$port" --conns "$conns" --pipeline "$depth" --seconds "$seconds"
     kill -TERM "$pid"
