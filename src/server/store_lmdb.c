@@ -10,7 +10,7 @@
  *    the newest seq ever committed (8 bytes, big-endian), so no seq is reused even when
  *    retention deleted every event;
  *  - "events": seq (8 bytes, big-endian, so key order is seq order) -> a record: the fields
- *    sh_event_new() needs (topics, id, type, data, retry, private, time), see rec_encode().
+ *    sh_event_new() needs (topics, id, type, data, retry, private, time), see store_record.h.
  *
  * In memory, an sh_history holds the same retained events (its per-topic rings, id index
  * and seq-ordered list are the indexes that replay and Last-Event-ID lookups use), each
@@ -53,6 +53,7 @@
 #include "base/str.h"
 #include "server/log.h"
 #include "server/store.h"
+#include "server/store_record.h"
 #include "ssehub/errno.h"
 
 #define FORMAT          "ssehub-lmdb 1"
@@ -62,7 +63,6 @@
 #define DEL_BATCH       512u                /* deletions per transaction */
 #define MAPSIZE_DEFAULT (64ull * 1024 * 1024)
 #define MAPSIZE_MIN     (256ull * 1024)
-#define REC_HEAD        40u /* rec_encode(): the fixed part */
 #define GATHER_STEP_US  50  /* gather(): wait for more publishes this long at a time */
 #define GATHER_MAX_US   300 /* and this long in all */
 
@@ -124,139 +124,6 @@ static uint64_t get_be64(const unsigned char *p)
     for (i = 0; i < 8; i++)
         v = (v << 8) | p[i];
     return v;
-}
-
-static void put_le32(unsigned char *p, uint32_t v)
-{
-    p[0] = (unsigned char)v;
-    p[1] = (unsigned char)(v >> 8);
-    p[2] = (unsigned char)(v >> 16);
-    p[3] = (unsigned char)(v >> 24);
-}
-
-static uint32_t get_le32(const unsigned char *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static void put_le64(unsigned char *p, uint64_t v)
-{
-    put_le32(p, (uint32_t)v);
-    put_le32(p + 4, (uint32_t)(v >> 32));
-}
-
-static uint64_t get_le64(const unsigned char *p)
-{
-    return (uint64_t)get_le32(p) | (uint64_t)get_le32(p + 4) << 32;
-}
-
-/* ---- records ------------------------------------------------------------------------- */
-
-/*
- * A record, little-endian: u8 version (1), u8 flags (1: private, 2: has retry), u16 0,
- * u32 ntopics, u32 id length, u32 type length, u64 data length, u64 retry, i64 time (ms),
- * then a u32 length per topic, then the id, the type, the topics and the data.
- */
-static size_t rec_size(const sh_event_t *ev, const sh_event_init_t *init)
-{
-    size_t n = REC_HEAD + 4 * ev->ntopics + ev->id.len + init->type.len + init->data.len, i;
-
-    for (i = 0; i < ev->ntopics; i++)
-        n += ev->topics[i].len;
-    return n;
-}
-
-static void put_bytes(unsigned char **p, const char *s, size_t len)
-{
-    if (len > 0)
-        memcpy(*p, s, len);
-    *p += len;
-}
-
-static void rec_encode(unsigned char *p, const sh_event_t *ev, const sh_event_init_t *init)
-{
-    size_t i;
-
-    p[0] = 1;
-    p[1] = (unsigned char)((ev->is_private ? 1 : 0) | (init->has_retry ? 2 : 0));
-    p[2] = p[3] = 0;
-    put_le32(p + 4, (uint32_t)ev->ntopics);
-    put_le32(p + 8, (uint32_t)ev->id.len);
-    put_le32(p + 12, (uint32_t)init->type.len);
-    put_le64(p + 16, init->data.len);
-    put_le64(p + 24, init->has_retry ? init->retry : 0);
-    put_le64(p + 32, (uint64_t)ev->time_ms);
-    p += REC_HEAD;
-    for (i = 0; i < ev->ntopics; i++, p += 4)
-        put_le32(p, (uint32_t)ev->topics[i].len);
-    put_bytes(&p, ev->id.ptr, ev->id.len);
-    put_bytes(&p, init->type.ptr, init->type.len);
-    for (i = 0; i < ev->ntopics; i++)
-        put_bytes(&p, ev->topics[i].ptr, ev->topics[i].len);
-    put_bytes(&p, init->data.ptr, init->data.len);
-}
-
-/*
- * Decodes a record into |init| (its strings point into |v|; |*topics| is grown to hold
- * the topic array, the caller frees it). Returns 0, SSEHUB_EINVAL (malformed) or
- * SSEHUB_ENOMEM.
- */
-static int rec_decode(const MDB_val *v, uint64_t seq, sh_event_init_t *init, sh_str_t **topics,
-                      size_t *cap)
-{
-    const unsigned char *p = v->mv_data, *end = p + v->mv_size;
-    uint64_t nt, idl, tyl, dl, need;
-    size_t i;
-
-    if (v->mv_size < REC_HEAD || p[0] != 1 || (p[1] & ~3u) != 0)
-        return SSEHUB_EINVAL;
-    nt = get_le32(p + 4);
-    idl = get_le32(p + 8);
-    tyl = get_le32(p + 12);
-    dl = get_le64(p + 16);
-    if (nt == 0 || nt > (v->mv_size - REC_HEAD) / 4 || idl == 0 || dl > v->mv_size)
-        return SSEHUB_EINVAL;
-    need = REC_HEAD + 4 * nt + idl + tyl + dl;
-    if (need > v->mv_size)
-        return SSEHUB_EINVAL;
-    if (nt > *cap) {
-        sh_str_t *t = sh_realloc(*topics, nt * sizeof(*t));
-
-        if (t == NULL)
-            return SSEHUB_ENOMEM;
-        *topics = t;
-        *cap = nt;
-    }
-    memset(init, 0, sizeof(*init));
-    init->is_private = p[1] & 1;
-    init->has_retry = (p[1] & 2) != 0;
-    init->retry = get_le64(p + 24);
-    init->time_ms = (int64_t)get_le64(p + 32);
-    init->seq = seq;
-    p += REC_HEAD;
-    for (i = 0; i < nt; i++, p += 4) {
-        (*topics)[i].len = get_le32(p);
-        need += (*topics)[i].len;
-        if (need > v->mv_size)
-            return SSEHUB_EINVAL;
-    }
-    if (need != v->mv_size)
-        return SSEHUB_EINVAL;
-    init->id.ptr = (const char *)p;
-    init->id.len = idl;
-    p += idl;
-    init->type.ptr = (const char *)p;
-    init->type.len = tyl;
-    p += tyl;
-    for (i = 0; i < nt; i++) {
-        (*topics)[i].ptr = (const char *)p;
-        p += (*topics)[i].len;
-    }
-    init->data.ptr = (const char *)p;
-    init->data.len = dl;
-    init->topics = *topics;
-    init->ntopics = nt;
-    return p + dl == end ? 0 : SSEHUB_EINVAL;
 }
 
 /* ---- retention: the history's hook ------------------------------------------------- */
@@ -334,6 +201,18 @@ static int grow_map(lm_store_t *s)
     return 0;
 }
 
+/* What a record holds: the event's id, topics, time and flags, the publish's type, data
+ * and retry. */
+static void rec_init(sh_event_init_t *ri, const sh_event_t *ev, const sh_event_init_t *init)
+{
+    *ri = *init;
+    ri->id = ev->id;
+    ri->topics = ev->topics;
+    ri->ntopics = ev->ntopics;
+    ri->is_private = ev->is_private;
+    ri->time_ms = ev->time_ms;
+}
+
 /*
  * One write transaction: the records of |evs| (with their publishes' fields), up to
  * DEL_BATCH of the queued deletions, and last_seq. Retries after growing a full map.
@@ -343,6 +222,7 @@ static int grow_map(lm_store_t *s)
 static int write_txn(lm_store_t *s, sh_event_t **evs, sh_store_pub_t **pubs, size_t n)
 {
     size_t ndel = s->ndels < DEL_BATCH ? s->ndels : DEL_BATCH, i;
+    sh_event_init_t ri;
     unsigned char kb[8];
     MDB_txn *txn;
     MDB_val k, v;
@@ -356,11 +236,12 @@ static int write_txn(lm_store_t *s, sh_event_t **evs, sh_store_pub_t **pubs, siz
             put_be64(kb, evs[i]->seq);
             k.mv_data = kb;
             k.mv_size = 8;
-            v.mv_size = rec_size(evs[i], &pubs[i]->init);
+            rec_init(&ri, evs[i], &pubs[i]->init);
+            v.mv_size = sh_store_rec_size(&ri);
             v.mv_data = NULL;
             rc = mdb_put(txn, s->events, &k, &v, MDB_RESERVE | MDB_APPEND);
             if (rc == 0)
-                rec_encode(v.mv_data, evs[i], &pubs[i]->init);
+                sh_store_rec_encode(v.mv_data, &ri);
         }
         for (i = 0; rc == 0 && i < ndel; i++) {
             put_be64(kb, s->dels[i]);
@@ -947,7 +828,7 @@ static int load(lm_store_t *s, int64_t now_ms, char *err, size_t errlen)
             break;
         }
         seq = get_be64(k.mv_data);
-        drc = rec_decode(&v, seq, &init, &topics, &cap);
+        drc = sh_store_rec_decode(v.mv_data, v.mv_size, seq, &init, &topics, &cap);
         if (drc == 0)
             drc = sh_event_new(&init, &ev);
         if (drc != 0) {
