@@ -398,6 +398,23 @@ int sh_conn_queue_copy(sh_conn_t *c, const char *head, size_t head_len, const ch
     return rc;
 }
 
+/* As sh_conn_queue_copy(), behind the publishes waiting for the store. */
+static int hold_copy(sh_conn_t *c, const char *head, size_t head_len, const char *body,
+                     size_t body_len)
+{
+    ssehub_rcbuf_t *rb;
+    int rc = ssehub_rcbuf_new(head_len + body_len, &rb);
+
+    if (rc != 0)
+        return rc;
+    memcpy(ssehub_rcbuf_data(rb), head, head_len);
+    if (body_len > 0)
+        memcpy(ssehub_rcbuf_data(rb) + head_len, body, body_len);
+    rc = sh_publish_hold(c, rb);
+    ssehub_rcbuf_unref(rb);
+    return rc;
+}
+
 /* ---- Responses. */
 
 void sh_cors_headers(sh_conn_t *c, sh_buf_t *b)
@@ -459,7 +476,9 @@ void sh_conn_respond(sh_conn_t *c, int status, const char *content_type, const c
     rc = sh_buf_append_str(&b, "\r\n");
     if (llhttp_get_method(&c->parser) == HTTP_HEAD && !c->pub_answer)
         body_len = 0; /* a HEAD response has the length of the GET one, and no body */
-    if (rc == 0)
+    if (rc == 0 && c->npub > 0 && !c->pub_answer)
+        rc = hold_copy(c, b.base, b.len, body, body_len); /* answers go in request order */
+    else if (rc == 0)
         rc = sh_conn_queue_copy(c, b.base, b.len, body, body_len);
     sh_buf_dispose(&b);
     if (rc != 0) {

@@ -24,10 +24,11 @@ typedef struct pub_s {
     sh_pubreq_t r;
     sh_conn_t *conn; /* NULL once detached */
     sh_worker_t *w;
-    atomic_int state;    /* PUB_*: who finishes it, the caller or the worker's queue */
-    int decided;         /* the outcome is known on the loop (loop thread only) */
-    struct pub_s *qnext; /* the worker's queue of completed publishes */
-    struct pub_s *cnext; /* the connection's FIFO of publishes to answer */
+    atomic_int state;     /* PUB_*: who finishes it, the caller or the worker's queue */
+    int decided;          /* the outcome is known on the loop (loop thread only) */
+    struct pub_s *qnext;  /* the worker's queue of completed publishes */
+    struct pub_s *cnext;  /* the connection's FIFO of publishes to answer */
+    ssehub_rcbuf_t *held; /* not a publish: another answer, held to keep the order */
 } pub_t;
 
 static void pub_free(pub_t *p)
@@ -36,6 +37,8 @@ static void pub_free(pub_t *p)
         atomic_fetch_add_explicit(&p->w->metrics.publishes_total, 1, memory_order_relaxed);
     sh_event_unref(p->sp.ev);
     sh_pubreq_dispose(&p->r);
+    if (p->held != NULL)
+        ssehub_rcbuf_unref(p->held);
     sh_free(p);
 }
 
@@ -52,7 +55,10 @@ static void answer_ready(sh_conn_t *c)
             c->pub_tail = NULL;
         c->npub--;
         c->pub_answer = 1;
-        if (p->sp.status == 0)
+        if (p->held != NULL) {
+            if (sh_conn_queue(c, p->held, 0) != 0)
+                sh_conn_close(c, SH_DISC_ERROR);
+        } else if (p->sp.status == 0)
             sh_conn_respond(c, 200, "text/plain; charset=utf-8", NULL, p->sp.ev->id.ptr,
                             p->sp.ev->id.len);
         else
@@ -152,6 +158,23 @@ void sh_publish_worker_dispose(sh_worker_t *w)
         pub_free(p); /* every connection is gone: detached */
     }
     pthread_mutex_destroy(&w->pubq.lock);
+}
+
+int sh_publish_hold(sh_conn_t *c, ssehub_rcbuf_t *frame)
+{
+    pub_t *p = sh_calloc(1, sizeof(*p));
+
+    if (p == NULL)
+        return SSEHUB_ENOMEM;
+    p->held = ssehub_rcbuf_ref(frame);
+    p->conn = c;
+    p->w = c->w;
+    p->decided = 1;
+    atomic_init(&p->state, PUB_DONE);
+    ((pub_t *)c->pub_tail)->cnext = p; /* there is a publish before it */
+    c->pub_tail = p;
+    c->npub++;
+    return 0;
 }
 
 void sh_publish_detach(sh_conn_t *c)

@@ -217,6 +217,9 @@ void sh_publish_handle(sh_conn_t *c);
 int sh_publish_worker_init(sh_worker_t *w);
 void sh_publish_worker_stop(sh_worker_t *w, uv_close_cb cb);
 void sh_publish_worker_dispose(sh_worker_t *w);
+/* Queues |frame| (a new reference), an answer written while publishes of |c| wait
+ * (c->npub > 0), behind them. Returns 0 or SSEHUB_ENOMEM. */
+int sh_publish_hold(sh_conn_t *c, ssehub_rcbuf_t *frame);
 /* The connection closes: its publish in flight, if any, will answer no one. */
 void sh_publish_detach(sh_conn_t *c);
 

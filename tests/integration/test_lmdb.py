@@ -218,9 +218,10 @@ async def t_restart_ids(ctx):
 
 @case("pipelined-publishes")
 async def t_pipelined(ctx):
-    """One connection writes 40 publishes, a GET, 5 more publishes (the last one with
-    Connection: close) at once: many wait for the store together, and the answers come
-    in request order: 40 ids in increasing order, the GET's answer, 5 ids, then EOF."""
+    """One connection writes 40 publishes, a bad publish (no topic), a POST to /healthz,
+    a GET, 5 more publishes (the last one with Connection: close) at once: many wait for
+    the store together, and the answers come in request order: 40 ids in increasing
+    order, 400, 405, the GET's answer, 5 ids, then EOF."""
     from hubtest.http import publish_bytes, request_bytes
     d = os.path.join(ctx.tmp, "pipe")
     async with Hub(ctx.exe, hub_args(d), base_args=False) as hub:
@@ -228,6 +229,8 @@ async def t_pipelined(ctx):
         try:
             data = b"".join(publish_bytes([("topic", "p"), ("data", "d%d" % i)])
                             for i in range(40))
+            data += publish_bytes([("data", "no topic")])
+            data += request_bytes("POST", "/healthz", body=b"x")
             data += request_bytes("GET", "/healthz")
             data += b"".join(publish_bytes([("topic", "p"), ("data", "e%d" % i)])
                              for i in range(4))
@@ -239,6 +242,10 @@ async def t_pipelined(ctx):
                 r = await c.read_response(10)
                 check(r.status == 200, "answer %d: %r" % (i, r))
                 ids.append(int(r.text))
+            r = await c.read_response(10)
+            check(r.status == 400 and "topic" in r.text, "the bad publish's answer: %r" % r)
+            r = await c.read_response(10)
+            check(r.status == 405, "the POST /healthz answer: %r" % r)
             r = await c.read_response(10)
             check(r.status == 200 and r.text == "ok\n", "the GET's answer: %r" % r)
             for i in range(5):
@@ -253,7 +260,7 @@ async def t_pipelined(ctx):
         evs, _ = await replay_all(hub, topics=("p",))
         want = ["d%d" % i for i in range(40)] + ["e%d" % i for i in range(5)]
         check([e.data for e in evs] == want, "replay: %r" % [e.data for e in evs][:8])
-    return "45 publishes and a GET in one write, answered in order"
+    return "45 publishes, a bad one, a POST and a GET in one write, answered in order"
 
 
 # ---- retention
