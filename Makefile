@@ -12,11 +12,11 @@ ARGS       ?=
 
 .PHONY: run test deps build build-asan build-fuzz interop-deps clean
 
-# The hub on http://127.0.0.1:8080 (open it in a browser: the demo page). Until the
-# durable LMDB store lands, history lives in memory (--store memory) and is lost on exit.
+# The hub on http://127.0.0.1:8080 (open it in a browser: the demo page), with the
+# default durable store: history in LMDB under ./ssehub-data, kept across restarts.
 run: deps build
-	@echo "make run: starting ssehub on http://127.0.0.1:8080 with --store memory (history in RAM; the LMDB store comes later)"
-	./$(BUILD)/ssehub --listen 127.0.0.1:8080 --store memory $(ARGS)
+	@echo "make run: starting ssehub on http://127.0.0.1:8080; history is durable in ./ssehub-data (LMDB)"
+	./$(BUILD)/ssehub --listen 127.0.0.1:8080 $(ARGS)
 
 deps:
 	@scripts/deps.sh

@@ -14,6 +14,8 @@ set -eu
 # client's https tests). The client library (src/client): OpenSSL for https (libssl-dev);
 # its tests run nginx with the Nchan module (nginx, libnginx-mod-nchan). Benchmarks
 # (bench/run.sh): the same Nchan for the comparison, gnuplot-nox (the chart).
+# The durable store: LMDB (liblmdb-dev); its tests read the files back with lmdb-utils
+# (mdb_stat, mdb_load), which also back a store up (mdb_copy).
 PACKAGES="
 build-essential
 cmake
@@ -34,6 +36,8 @@ libssl-dev
 libnginx-mod-nchan
 nginx
 gnuplot-nox
+liblmdb-dev
+lmdb-utils
 "
 
 missing=""

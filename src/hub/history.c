@@ -63,6 +63,8 @@ struct sh_history_s {
     size_t bytes;      /* node_cost() of the retained events */
     uint64_t next_seq; /* seq of the next append */
     sh_event_t *last;  /* the newest event appended (referenced), or NULL */
+    void (*on_release)(void *user, sh_event_t *ev); /* sh_history_config_t's hook */
+    void *release_user;
 };
 
 /* ---- rings -------------------------------------------------------------------------- */
@@ -199,6 +201,8 @@ static void node_release(sh_history_t *h, hnode_t *node)
         h->newest = node->prev;
     h->count--;
     h->bytes -= node->cost;
+    if (h->on_release != NULL)
+        h->on_release(h->release_user, node->ev);
     sh_event_unref(node->ev);
     sh_free(node);
 }
@@ -285,6 +289,8 @@ int sh_history_new(const sh_history_config_t *cfg, uint64_t first_seq, sh_histor
     h->max_per_topic = cfg->max_per_topic;
     h->max_age_ms = cfg->max_age_ms > 0 ? cfg->max_age_ms : 0;
     h->max_bytes = cfg->max_bytes;
+    h->on_release = cfg->on_release;
+    h->release_user = cfg->release_user;
     sh_map_init(&h->topics);
     sh_map_init(&h->ids);
     h->next_seq = first_seq + 1;
@@ -319,6 +325,14 @@ void sh_history_free(sh_history_t *h)
 uint64_t sh_history_next_seq(const sh_history_t *h)
 {
     return h->next_seq;
+}
+
+int sh_history_skip(sh_history_t *h, uint64_t next_seq)
+{
+    if (next_seq < h->next_seq)
+        return SSEHUB_EINVAL;
+    h->next_seq = next_seq;
+    return 0;
 }
 
 size_t sh_history_count(const sh_history_t *h)

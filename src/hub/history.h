@@ -25,6 +25,11 @@ typedef struct sh_history_config_s {
     size_t max_per_topic; /* events kept per topic; 0 keeps none */
     int64_t max_age_ms;   /* and none older than this; 0: no age limit */
     size_t max_bytes;     /* and about this many bytes in all (oldest first); 0: no limit */
+    /* Called (when not NULL) for each retained event the bounds let go, with |release_user|,
+     * before the history drops its reference; not called by sh_history_free(). A durable
+     * store mirrors the history with it: what the history lets go, the store deletes. */
+    void (*on_release)(void *user, sh_event_t *ev);
+    void *release_user;
 } sh_history_config_t;
 
 /** Returns 0 or SSEHUB_ENOMEM. The first sequence number handed out is |first_seq| + 1. */
@@ -33,6 +38,13 @@ void sh_history_free(sh_history_t *h);
 
 /** The sequence number the next appended event must carry (last appended + 1). */
 uint64_t sh_history_next_seq(const sh_history_t *h);
+
+/**
+ * Raises the sequence number the next appended event must carry to |next_seq|, leaving a
+ * gap (a store reloading its retained events, whose seqs are not contiguous). Returns 0,
+ * or SSEHUB_EINVAL when |next_seq| is lower than sh_history_next_seq() (nothing changes).
+ */
+int sh_history_skip(sh_history_t *h, uint64_t next_seq);
 
 /**
  * Appends |ev| (its seq must equal sh_history_next_seq()) to the ring of each of its

@@ -23,7 +23,7 @@ typedef enum {
     K_LISTEN,     /* ADDR:PORT, repeatable, comma-separated lists accepted */
     K_ORIGIN,     /* * or SCHEME://HOST[:PORT], repeatable, comma-separated lists accepted */
     K_THREADS,    /* 1 to MAX_THREADS */
-    K_STORE,      /* "memory" only in this version */
+    K_STORE,      /* "memory" or "lmdb:DIR[?options]" */
     K_U64,        /* a decimal in [min, max] stored at |off| */
     K_SIZE,       /* a byte size in [min, max] stored at |off| */
     K_DURATION,   /* a duration in [min, max] ms stored at |off| (int64_t) */
@@ -117,7 +117,8 @@ static const char *const usage_lines[] = {
     "  --listen ADDR:PORT         IPv4:PORT or [IPv6]:PORT to serve; repeatable;",
     "                             port 0 picks a free port [127.0.0.1:8080]",
     "  --threads N                event loops, 1 to 256 [number of cores]",
-    "  --store URI                event store; this version has: memory [memory]",
+    "  --store URI                event store: memory (lost on exit) or lmdb:DIR",
+    "                             (durable; DIR is created) [lmdb:./ssehub-data]",
     "  --history N                events kept per topic; 0: none [1000]",
     "  --history-age DURATION     and none older than this; 0: no limit [24h]",
     "  --history-memory BYTES     and this much for all topics, oldest out [256M]",
@@ -208,7 +209,7 @@ static int set_str(char **slot, const char *s)
     return 0;
 }
 
-/* Sets the defaults of PRODUCT.md §7, with "memory" as the store (the only one so far). */
+/* Sets the defaults of PRODUCT.md §7. */
 int sh_config_defaults(sh_config_t *c)
 {
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -238,7 +239,7 @@ int sh_config_defaults(sh_config_t *c)
     c->nlisten = c->listen[0] != NULL;
     c->cors_origins[0] = dup_n("*", 1);
     c->ncors_origins = c->cors_origins[0] != NULL;
-    c->store = dup_n("memory", strlen("memory"));
+    c->store = dup_n(SH_CONFIG_STORE_DEFAULT, strlen(SH_CONFIG_STORE_DEFAULT));
     if (c->nlisten == 0 || c->ncors_origins == 0 || c->store == NULL) {
         sh_config_dispose(c);
         return SSEHUB_ENOMEM;
@@ -572,15 +573,17 @@ static int apply(parse_t *p, const opt_t *o, const char *v, int from_argv)
     case K_STORE:
         if (strcmp(v, "memory") == 0)
             return set_str(&c->store, v) < 0 ? fail(p, "out of memory") : 0;
-        if (strncmp(v, "lmdb:", 5) == 0)
-            return fail(p, "%s: lmdb:DIR is not available in this version; use --store memory",
-                        p->who);
+        if (strncmp(v, "lmdb:", 5) == 0) {
+            if (v[5] == '\0' || v[5] == '?')
+                return fail(p, "%s: lmdb:DIR needs a directory (e.g. lmdb:./ssehub-data)", p->who);
+            return set_str(&c->store, v) < 0 ? fail(p, "out of memory") : 0;
+        }
         if (strncmp(v, "redis://", 8) == 0)
             return fail(p,
                         "%s: redis://HOST:PORT is not available in this version; use --store "
-                        "memory",
+                        "memory or lmdb:DIR",
                         p->who);
-        return fail(p, "%s: '%s' is not a valid store (this version has: memory)", p->who,
+        return fail(p, "%s: '%s' is not a valid store (this version has: memory, lmdb:DIR)", p->who,
                     show(p, v, strlen(v)));
     case K_SLOW:
         if (strcmp(v, "disconnect") == 0 || strcmp(v, "conflate") == 0) {

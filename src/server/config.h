@@ -11,8 +11,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define SH_CONFIG_MAX_LISTEN  16
-#define SH_CONFIG_MAX_ORIGINS 64
+#define SH_CONFIG_MAX_LISTEN    16
+#define SH_CONFIG_MAX_ORIGINS   64
+#define SH_CONFIG_STORE_DEFAULT "lmdb:./ssehub-data" /* --store */
 
 typedef enum { SH_LOG_ERROR = 0, SH_LOG_WARN, SH_LOG_INFO, SH_LOG_DEBUG } sh_log_level_t;
 typedef enum { SH_JWT_HS256 = 0, SH_JWT_RS256, SH_JWT_ES256 } sh_jwt_alg_t;
@@ -21,7 +22,7 @@ typedef struct sh_config_s {
     char *listen[SH_CONFIG_MAX_LISTEN]; /* "ADDR:PORT" ("[v6]:PORT" for IPv6) */
     size_t nlisten;                     /* default: one, "127.0.0.1:8080" */
     unsigned threads;                   /* default: number of online CPUs, at least 1 */
-    char *store;                        /* "memory", the default and the only store so far */
+    char *store;                        /* "memory" or "lmdb:DIR[?...]" */
     uint64_t history;                   /* --history N: 1000 */
     int64_t history_age_ms;             /* --history-age: 24h; 0: no age limit */
     uint64_t history_memory;            /* --history-memory: 256 MiB, all topics together */

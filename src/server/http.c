@@ -147,6 +147,8 @@ void sh_conn_close(sh_conn_t *c, int reason)
         return;
     c->closing = 1;
     c->reason = reason;
+    if (c->pub_head != NULL)
+        sh_publish_detach(c);
     if (c->state == SH_CONN_STREAM)
         sh_stream_closed(c);
     sh_list_remove(&c->all);
@@ -346,6 +348,13 @@ static ssize_t try_send(sh_conn_t *c, uv_buf_t *bufs, size_t n)
     return r;
 }
 
+/* Whether publishes waiting for the store keep the next request from being parsed: one
+ * waits unrouted, the connection is at its pipeline limit, or it is not keep-alive. */
+static int publishes_block(const sh_conn_t *c)
+{
+    return c->route_deferred || (c->npub > 0 && (c->npub >= SH_PUB_PIPELINE || !c->keep_alive));
+}
+
 void sh_conn_flush(sh_conn_t *c)
 {
     uv_buf_t bufs[SH_MAX_IOV];
@@ -390,7 +399,8 @@ void sh_conn_flush(sh_conn_t *c)
         return;
     }
     if (c->input_paused && c->state == SH_CONN_READING) {
-        resume_input(c);
+        if (!publishes_block(c)) /* else answers to publishes come first */
+            resume_input(c);
         return;
     }
     if (c->paused && c->state == SH_CONN_READING) {
@@ -444,6 +454,23 @@ int sh_conn_queue_copy(sh_conn_t *c, const char *head, size_t head_len, const ch
     if (body_len > 0)
         memcpy(ssehub_rcbuf_data(rb) + head_len, body, body_len);
     rc = sh_conn_queue(c, rb, 0);
+    ssehub_rcbuf_unref(rb);
+    return rc;
+}
+
+/* As sh_conn_queue_copy(), behind the publishes waiting for the store. */
+static int hold_copy(sh_conn_t *c, const char *head, size_t head_len, const char *body,
+                     size_t body_len)
+{
+    ssehub_rcbuf_t *rb;
+    int rc = ssehub_rcbuf_new(head_len + body_len, &rb);
+
+    if (rc != 0)
+        return rc;
+    memcpy(ssehub_rcbuf_data(rb), head, head_len);
+    if (body_len > 0)
+        memcpy(ssehub_rcbuf_data(rb) + head_len, body, body_len);
+    rc = sh_publish_hold(c, rb);
     ssehub_rcbuf_unref(rb);
     return rc;
 }
@@ -508,9 +535,11 @@ void sh_conn_respond(sh_conn_t *c, int status, const char *content_type, const c
     else if (c->req != NULL && c->req->parser.http_major == 1 && c->req->parser.http_minor == 0)
         sh_buf_append_str(&b, "Connection: keep-alive\r\n");
     rc = sh_buf_append_str(&b, "\r\n");
-    if (c->req != NULL && llhttp_get_method(&c->req->parser) == HTTP_HEAD)
+    if (c->req != NULL && llhttp_get_method(&c->req->parser) == HTTP_HEAD && !c->pub_answer)
         body_len = 0; /* a HEAD response has the length of the GET one, and no body */
-    if (rc == 0)
+    if (rc == 0 && c->npub > 0 && !c->pub_answer)
+        rc = hold_copy(c, b.base, b.len, body, body_len); /* answers go in request order */
+    else if (rc == 0)
         rc = sh_conn_queue_copy(c, b.base, b.len, body, body_len);
     sh_buf_dispose(&b);
     if (rc != 0) {
@@ -832,17 +861,18 @@ static void route(sh_conn_t *c)
     }
 }
 
-static int on_message_complete(llhttp_t *p)
+/* Routes the complete request; then reads on, or pauses the input. */
+static int dispatch(sh_conn_t *c)
 {
-    sh_conn_t *c = conn_of(p);
-    sh_worker_t *w = c->w;
-
-    sh_list_remove(&c->tq);
-    atomic_fetch_add_explicit(&w->metrics.requests_total, 1, memory_order_relaxed);
-    c->keep_alive = llhttp_should_keep_alive(p) && !w->stopping;
     route(c);
     if (c->closing || c->state != SH_CONN_READING)
         return HPE_PAUSED;
+    if (publishes_block(c)) {
+        /* Publishes wait for the store: the next request waits, unparsed, for their
+         * answers (sh_conn_publish_done). */
+        c->input_paused = 1;
+        return HPE_PAUSED;
+    }
     begin_request(c);
     if (c->out.bytes > SH_PAUSE_OUTPUT) {
         /* Pipelined requests wait, unparsed, until the answers so far are written: the
@@ -851,6 +881,44 @@ static int on_message_complete(llhttp_t *p)
         return HPE_PAUSED;
     }
     return 0;
+}
+
+static int on_message_complete(llhttp_t *p)
+{
+    sh_conn_t *c = conn_of(p);
+    sh_worker_t *w = c->w;
+    int keep_alive;
+
+    sh_list_remove(&c->tq);
+    atomic_fetch_add_explicit(&w->metrics.requests_total, 1, memory_order_relaxed);
+    keep_alive = llhttp_should_keep_alive(p) && !w->stopping;
+    if (c->npub > 0 && (llhttp_get_method(p) != HTTP_POST || !keep_alive)) {
+        /* Answers go in request order: anything but a keep-alive POST waits, unrouted,
+         * until the publishes before it are answered (and keeps them keep-alive). */
+        c->route_deferred = 1;
+        c->deferred_keep_alive = keep_alive;
+        c->input_paused = 1;
+        return HPE_PAUSED;
+    }
+    c->keep_alive = keep_alive;
+    return dispatch(c);
+}
+
+void sh_conn_publish_done(sh_conn_t *c)
+{
+    if (c->closing)
+        return;
+    if (c->route_deferred && c->npub == 0) {
+        c->route_deferred = 0;
+        c->keep_alive = c->deferred_keep_alive;
+        (void)dispatch(c); /* pauses again, or leaves input_paused for the flush to resume */
+        if (c->closing)
+            return;
+    } else if (c->input_paused && c->state == SH_CONN_READING && !c->route_deferred &&
+               !sh_list_linked(&c->tq) && !publishes_block(c)) {
+        begin_request(c); /* the pipeline limit paused it before the next request began */
+    }
+    sh_conn_flush(c); /* once written, resumes the input (or finishes closing) */
 }
 
 /* Runs the parser over |data|. A pause for output backpressure keeps the unparsed rest in

@@ -71,6 +71,7 @@ int main(int argc, char **argv)
     sh_store_sink_t sink;
     uv_loop_t loop;
     uv_signal_t sigterm, sigint;
+    char err[512];
     int rc;
 
     rc = sh_config_parse(&cfg, argc, argv, environ, stdout, stderr);
@@ -90,8 +91,6 @@ int main(int argc, char **argv)
     }
 
     {
-        char err[300];
-
         if ((cfg.publisher_key != NULL &&
              sh_auth_key_load(&server.publisher_key, cfg.jwt_alg, cfg.publisher_key, err,
                               sizeof(err)) != 0) ||
@@ -115,20 +114,27 @@ int main(int argc, char **argv)
         return 1;
     }
     memcpy(ssehub_rcbuf_data(server.heartbeat), ":\n\n", 3);
+    memset(&hcfg, 0, sizeof(hcfg));
     hcfg.max_per_topic = (size_t)cfg.history;
     hcfg.max_age_ms = cfg.history_age_ms;
     hcfg.max_bytes = (size_t)cfg.history_memory;
     /* Hub-assigned ids are decimal sequence numbers. Seeded from the clock in
-     * microseconds, so ids stay unique and increasing across restarts of a memory hub. */
-    rc = sh_store_new_memory(&hcfg, (uint64_t)sh_wall_ms() * 1000, sh_server_sink(&server, &sink),
-                             &server.store);
+     * microseconds, so ids stay unique and increasing across restarts of a memory hub (a
+     * durable store also continues after the newest seq it ever committed). */
+    rc = sh_store_open(cfg.store, &hcfg, (uint64_t)sh_wall_ms() * 1000,
+                       sh_server_sink(&server, &sink), &server.store, err, sizeof(err));
     if (rc != 0) {
-        fprintf(stderr, "ssehub: cannot open the store: %s\n", ssehub_strerror(rc));
-        return 1;
+        fprintf(stderr, "ssehub: --store: %s\n", err);
+        ssehub_rcbuf_unref(server.heartbeat);
+        sh_access_log_close();
+        sh_config_dispose(&cfg);
+        return rc == SSEHUB_ENOMEM ? 1 : 2;
     }
-    sh_log_info("ssehub %s: %u loop%s, store %s (history in RAM, lost on restart), "
-                "history %llu events per topic",
+    sh_log_info("ssehub %s: %u loop%s, store %s (%s), history %llu events per topic",
                 ssehub_version_string(), cfg.threads, cfg.threads == 1 ? "" : "s", cfg.store,
+                strcmp(server.store->ops->name, "memory") == 0
+                    ? "history in RAM, lost on restart"
+                    : "durable: a publish is acknowledged once committed to disk",
                 (unsigned long long)cfg.history);
 
     sh_authz_log_policy(&server);

@@ -69,31 +69,57 @@ static void append_subscription(sh_buf_t *b, const sh_presence_rec_t *r, const c
     sh_buf_append_str(b, "}");
 }
 
+/* One subscription update on its way through the store: it owns every byte its |init|
+ * points to until the store decides it (on this thread or the store's committer). */
+typedef struct announce_s {
+    sh_store_pub_t sp;
+    sh_str_t topic;
+    sh_buf_t body;
+    char sub_id[SH_SUB_ID_MAX];
+} announce_t;
+
+static void announce_done(sh_store_pub_t *sp)
+{
+    announce_t *a = sp->data;
+
+    if (sp->status == 0)
+        sh_event_unref(sp->ev);
+    else
+        sh_log_warn("presence: subscription update for %s not published: %s", a->sub_id,
+                    sp->reason);
+    sh_free((char *)a->topic.ptr);
+    sh_buf_dispose(&a->body);
+    sh_free(a);
+}
+
 /* Publishes the update announcing |r| (private, through the store). */
 static void announce(sh_conn_t *c, const sh_presence_rec_t *r, int active)
 {
-    sh_buf_t body;
-    sh_event_init_t init;
-    sh_event_t *ev = NULL;
-    sh_str_t topic;
-    const char *reason = NULL;
+    announce_t *a = sh_calloc(1, sizeof(*a));
+    size_t tlen = strlen(r->id);
+    char *topic = a != NULL ? sh_malloc(tlen + 1) : NULL;
 
-    sh_buf_init(&body, 1024 * 1024);
-    append_subscription(&body, r, r->sub, r->payload, active);
-    memset(&init, 0, sizeof(init));
-    topic.ptr = r->id;
-    topic.len = strlen(r->id);
-    init.topics = &topic;
-    init.ntopics = 1;
-    init.data.ptr = body.base != NULL ? body.base : "";
-    init.data.len = body.len;
-    init.id.ptr = "";
-    init.is_private = 1;
-    if (sh_store_publish(c->w->srv->store, &init, sh_wall_ms(), &ev, &reason) == 0)
-        sh_event_unref(ev);
-    else
-        sh_log_warn("presence: subscription update for %s not published: %s", c->sub_id, reason);
-    sh_buf_dispose(&body);
+    if (topic == NULL) {
+        sh_free(a);
+        sh_log_warn("presence: subscription update for %s not published: out of memory", c->sub_id);
+        return;
+    }
+    memcpy(topic, r->id, tlen + 1);
+    snprintf(a->sub_id, sizeof(a->sub_id), "%s", c->sub_id);
+    sh_buf_init(&a->body, 1024 * 1024);
+    append_subscription(&a->body, r, r->sub, r->payload, active);
+    a->topic.ptr = topic;
+    a->topic.len = tlen;
+    a->sp.init.topics = &a->topic;
+    a->sp.init.ntopics = 1;
+    a->sp.init.data.ptr = a->body.base != NULL ? a->body.base : "";
+    a->sp.init.data.len = a->body.len;
+    a->sp.init.id.ptr = "";
+    a->sp.init.is_private = 1;
+    a->sp.now_ms = sh_wall_ms();
+    a->sp.done = announce_done;
+    a->sp.data = a;
+    sh_store_publish(c->w->srv->store, &a->sp); /* announce_done frees |a| */
 }
 
 /* A random (v4) urn:uuid: id. */

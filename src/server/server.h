@@ -62,6 +62,14 @@ typedef struct sh_inbox_s {
     _Atomic size_t tail; /* producer (the store's lock holder) */
 } sh_inbox_t;
 
+/* Publishes the store decided off the loop, waiting to be answered on it (publish.c). */
+typedef struct sh_pub_queue_s {
+    uv_async_t async;     /* wakes the loop */
+    pthread_mutex_t lock; /* covers the fields below */
+    void *head, *tail;    /* publish.c's requests, oldest first */
+    int closed;           /* the loop is stopping: no more wake-ups */
+} sh_pub_queue_t;
+
 typedef struct sh_listener_s {
     uv_tcp_t tcp;
     sh_worker_t *w;
@@ -79,6 +87,7 @@ struct sh_worker_s {
     sh_listener_t *listeners;
     size_t nlisteners;
     sh_inbox_t inbox;
+    sh_pub_queue_t pubq; /* publishes decided by the store, to answer */
     sh_subs_t subs;
     char *readbuf; /* the loop-wide read buffer handed to every read */
     size_t readbuf_size;
@@ -166,6 +175,12 @@ struct sh_conn_s {
     char sub_id[SH_SUB_ID_MAX]; /* --subscriptions: the subscriber's urn:uuid: id */
     sh_presence_rec_t *precs;   /* --subscriptions: one record per selector (presence.c) */
     size_t nprecs;
+    void *pub_head; /* publish.c: publishes to answer, in request order */
+    void *pub_tail;
+    unsigned npub;      /* how many */
+    int pub_answer;     /* a publish's answer is being written */
+    int route_deferred; /* a request waits, unrouted, for the publishes before it */
+    int deferred_keep_alive;
     int reason;    /* why it was closed (sh_disconnect_reason), for streams */
     sh_list_t all; /* worker->conns */
     sh_list_t tq;  /* reading, lingering or streams_hb */
@@ -215,8 +230,24 @@ void sh_worker_flush_dirty(sh_worker_t *w);
 void sh_worker_tick_streams(sh_worker_t *w, uint64_t now);
 void sh_worker_close_streams(sh_worker_t *w);
 
+/* Publishes a keep-alive connection may have waiting for the store. */
+#define SH_PUB_PIPELINE 32
+/* Some publishes of |c| were answered asynchronously: go on with its input (a request
+ * that waited for them is routed now). publish.c calls it. */
+void sh_conn_publish_done(sh_conn_t *c);
+
 /* publish.c */
 void sh_publish_handle(sh_conn_t *c);
+/* The worker's queue of decided publishes: init with the loop; stop closes its handle
+ * (with |cb|); dispose, after the store is closed, frees what is left. */
+int sh_publish_worker_init(sh_worker_t *w);
+void sh_publish_worker_stop(sh_worker_t *w, uv_close_cb cb);
+void sh_publish_worker_dispose(sh_worker_t *w);
+/* Queues |frame| (a new reference), an answer written while publishes of |c| wait
+ * (c->npub > 0), behind them. Returns 0 or SSEHUB_ENOMEM. */
+int sh_publish_hold(sh_conn_t *c, ssehub_rcbuf_t *frame);
+/* The connection closes: its publish in flight, if any, will answer no one. */
+void sh_publish_detach(sh_conn_t *c);
 
 /* authz.c: Mercure authorization for the HTTP handlers. */
 /* Logs at start what publishing and subscribing require. */

@@ -1,10 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * sh_store: where published events are ordered, retained and handed to the loops. This
- * version has the memory store (`--store memory`): the hub core's sh_history behind one
- * mutex. The mutex covers the commit (seq, id, encode, retain) and the hand-over to each
- * loop's inbox, so every loop sees events in seq order; delivery to subscribers happens
- * afterwards on each loop without any shared lock.
+ * sh_store: where published events are ordered, retained and handed to the loops. One
+ * interface, a table of operations (sh_store_ops_t), with two stores behind it:
+ *
+ *  - memory (`--store memory`): the hub core's sh_history behind one mutex. A publish is
+ *    committed, retained and handed to the loops within the call.
+ *  - lmdb (`--store lmdb:DIR`, store_lmdb.c): the same sh_history as the index that replay
+ *    reads, mirrored to an LMDB environment on disk. Publishes are queued to a committer
+ *    thread that writes many of them in one transaction, and complete after the commit.
+ *
+ * Every store hands committed events to the loops through the sink, in seq order, with the
+ * lock that replay takes held, so a replay's snapshot_seq splits exactly what the replay
+ * covers from what a loop will receive live. No event reaches a loop, or a replay, before
+ * it is committed.
  */
 #ifndef SH_SERVER_STORE_H
 #define SH_SERVER_STORE_H
@@ -17,37 +25,122 @@
 #include "hub/selector.h"
 
 typedef struct sh_store_s sh_store_t;
+typedef struct sh_store_pub_s sh_store_pub_t;
 
-/* Called with the store's lock held, in seq order. |reserve| says whether every loop's
- * inbox has room for one more event; |hand| passes a referenced event to each loop. */
+/* Called with the store's lock held, in seq order, by one thread at a time. |reserve|
+ * says whether every loop's inbox has room for |n| more events; |hand| passes a
+ * referenced event to each loop. */
 typedef struct sh_store_sink_s {
-    int (*reserve)(void *user);
+    int (*reserve)(void *user, size_t n);
     void (*hand)(void *user, sh_event_t *ev);
     void *user;
 } sh_store_sink_t;
 
-/** |first_seq|: hub-assigned ids start after it (the server seeds it from the clock). */
-int sh_store_new_memory(const sh_history_config_t *cfg, uint64_t first_seq,
-                        const sh_store_sink_t *sink, sh_store_t **out);
-void sh_store_free(sh_store_t *s);
+/** Called once per publish when it is decided, on the publisher's thread (memory store,
+ * from within sh_store_publish) or on the store's committer thread (lmdb). */
+typedef void (*sh_store_done_cb)(sh_store_pub_t *p);
+
+/* One publish. The caller fills the fields above the line and keeps |p| and every byte
+ * |init| points to valid until |done| runs; the store fills the rest. */
+struct sh_store_pub_s {
+    sh_event_init_t init;  /* what to publish; |seq|, |time_ms| (and an empty id) are set */
+    int64_t now_ms;        /* the publisher's wall clock */
+    sh_store_done_cb done; /* how the publisher learns the outcome */
+    void *data;            /* the caller's */
+    /* ---- */
+    int status;           /* 0 (committed) or an HTTP status */
+    const char *reason;   /* with a status: a static one-line reason */
+    sh_event_t *ev;       /* with 0: the event, a reference for the caller */
+    sh_store_pub_t *next; /* the store's queue */
+};
+
+/* What every store implements. |s| is the store made by its open function. */
+typedef struct sh_store_ops_s {
+    const char *name; /* "memory", "lmdb" */
+    /* Assigns a seq (and an id when |init->id| is empty), commits, retains and hands the
+     * event to the loops, then calls p->done with p->status: 0 and p->ev, or 409 (the id
+     * is held by a retained event), 503 (loops overloaded, store full, write error,
+     * shutting down), 400 (invalid id, type or topic) or 500 (out of memory). */
+    void (*publish)(sh_store_t *s, sh_store_pub_t *p);
+    /* sh_history_replay() over what is committed (see history.h for |last_id|). 0 or
+     * SSEHUB_ENOMEM. */
+    int (*replay)(sh_store_t *s, const sh_selectors_t *sel, const char *last_id, size_t last_id_len,
+                  int64_t now_ms, sh_replay_t *out);
+    /* Lets go of events past the age bound as of |now_ms| (may return before it is done). */
+    void (*expire)(sh_store_t *s, int64_t now_ms);
+    /* Distinct events retained. */
+    size_t (*count)(sh_store_t *s);
+    /* Finishes the publishes in flight (each done is called) and stops the store's
+     * threads; publishes after it fail with 503. Idempotent. */
+    void (*close)(sh_store_t *s);
+    /* Closes if needed and frees. NULL-safe through sh_store_free(). */
+    void (*free)(sh_store_t *s);
+} sh_store_ops_t;
+
+/* Every store's struct starts with this. */
+struct sh_store_s {
+    const sh_store_ops_t *ops;
+};
 
 /**
- * Commits one event: assigns its seq (and its id when |init->id| is empty), encodes it,
- * retains it and hands it to the loops. |init->seq| is ignored. Returns 0 with |*out| a
- * reference for the caller, or an HTTP status with a one-line |*reason|: 409 (the id is
- * already used by a retained event), 503 (the loops are overloaded), 500 (out of memory).
+ * Opens the store named by |uri| ("memory" or "lmdb:DIR[?mapsize=BYTES&maxsize=BYTES]")
+ * with the history bounds |cfg|; hub-assigned seqs start after |first_seq| (and after every
+ * seq a durable store already used). Returns 0 with |*out|, or a negative code with a
+ * one-line message in |err| (|errlen| bytes): SSEHUB_EINVAL (bad URI, or a DIR that is not
+ * an ssehub store: corrupt, foreign or in use; nothing in it is changed), SSEHUB_ENOMEM,
+ * or a system error.
  */
-int sh_store_publish(sh_store_t *s, sh_event_init_t *init, int64_t now_ms, sh_event_t **out,
-                     const char **reason);
+int sh_store_open(const char *uri, const sh_history_config_t *cfg, uint64_t first_seq,
+                  const sh_store_sink_t *sink, sh_store_t **out, char *err, size_t errlen);
 
-/** sh_history_replay() under the lock. */
-int sh_store_replay(sh_store_t *s, const sh_selectors_t *sel, const char *last_id,
-                    size_t last_id_len, int64_t now_ms, sh_replay_t *out);
+/** The memory store (store_memory.c). 0 or SSEHUB_ENOMEM. */
+int sh_store_new_memory(const sh_history_config_t *cfg, uint64_t first_seq,
+                        const sh_store_sink_t *sink, sh_store_t **out);
 
-/** Drops events past the age bound. */
-void sh_store_expire(sh_store_t *s, int64_t now_ms);
+/** The LMDB store (store_lmdb.c): |spec| is what follows "lmdb:". As sh_store_open(). */
+int sh_store_new_lmdb(const char *spec, const sh_history_config_t *cfg, uint64_t first_seq,
+                      const sh_store_sink_t *sink, sh_store_t **out, char *err, size_t errlen);
 
-/** Distinct events held. */
-size_t sh_store_count(sh_store_t *s);
+static inline void sh_store_publish(sh_store_t *s, sh_store_pub_t *p)
+{
+    s->ops->publish(s, p);
+}
+
+static inline int sh_store_replay(sh_store_t *s, const sh_selectors_t *sel, const char *last_id,
+                                  size_t last_id_len, int64_t now_ms, sh_replay_t *out)
+{
+    return s->ops->replay(s, sel, last_id, last_id_len, now_ms, out);
+}
+
+static inline void sh_store_expire(sh_store_t *s, int64_t now_ms)
+{
+    s->ops->expire(s, now_ms);
+}
+
+static inline size_t sh_store_count(sh_store_t *s)
+{
+    return s->ops->count(s);
+}
+
+static inline void sh_store_close(sh_store_t *s)
+{
+    if (s != NULL)
+        s->ops->close(s);
+}
+
+static inline void sh_store_free(sh_store_t *s)
+{
+    if (s != NULL)
+        s->ops->free(s);
+}
+
+/**
+ * The id a store assigns to the event with seq |seq|: its decimal digits, or, when a
+ * retained event already holds those (a publisher chose them), "<seq>-<k>" with the
+ * smallest k free. |taken| says whether an id is held. Writes |buf| (48 bytes) and returns
+ * the length.
+ */
+size_t sh_store_assign_id(char buf[48], uint64_t seq,
+                          int (*taken)(void *u, const char *id, size_t len), void *u);
 
 #endif /* SH_SERVER_STORE_H */

@@ -29,21 +29,21 @@ uint64_t sh_server_now(sh_worker_t *w)
 
 /* ---- The inbox: a single-producer ring (producers are serialised by the store lock). */
 
-static int inbox_has_room(sh_worker_t *w)
+static int inbox_has_room(sh_worker_t *w, size_t n)
 {
     size_t tail = atomic_load_explicit(&w->inbox.tail, memory_order_relaxed);
     size_t head = atomic_load_explicit(&w->inbox.head, memory_order_acquire);
 
-    return tail - head < SH_INBOX_CAP;
+    return n <= SH_INBOX_CAP && tail - head <= SH_INBOX_CAP - n;
 }
 
-static int sink_reserve(void *user)
+static int sink_reserve(void *user, size_t n)
 {
     sh_server_t *srv = user;
     unsigned i;
 
     for (i = 0; i < srv->nworkers; i++)
-        if (!inbox_has_room(&srv->workers[i]))
+        if (!inbox_has_room(&srv->workers[i], n))
             return 0;
     return 1;
 }
@@ -146,6 +146,7 @@ static void on_stop(uv_async_t *a)
     uv_close((uv_handle_t *)&w->flush_idle, on_closed_free_nothing);
     uv_close((uv_handle_t *)&w->inbox_async, on_closed_free_nothing);
     uv_close((uv_handle_t *)&w->stop_async, on_closed_free_nothing);
+    sh_publish_worker_stop(w, on_closed_free_nothing);
 }
 
 /* Releases the events handed over after the loop's last drain. */
@@ -294,6 +295,8 @@ static int worker_init(sh_server_t *srv, sh_worker_t *w, unsigned index)
     w->stop_async.data = w;
     uv_idle_init(&w->loop, &w->flush_idle);
     w->flush_idle.data = w;
+    if ((rc = sh_publish_worker_init(w)) != 0)
+        return rc;
     uv_timer_init(&w->loop, &w->tick);
     w->tick.data = w;
     uv_timer_start(&w->tick, on_tick, SH_TICK_MS, SH_TICK_MS);
@@ -387,8 +390,12 @@ void sh_server_join(sh_server_t *srv)
 
     for (i = 0; i < srv->nworkers; i++)
         pthread_join(srv->workers[i].thread, NULL);
+    /* The store finishes the publishes in flight (their answers go nowhere now) before
+     * the inboxes and queues they reach are released. */
+    sh_store_close(srv->store);
     for (i = 0; i < srv->nworkers; i++) {
         drop_inbox(&srv->workers[i]); /* events another loop published after this one ended */
+        sh_publish_worker_dispose(&srv->workers[i]);
         worker_dispose(&srv->workers[i]);
     }
     sh_free(srv->workers);

@@ -123,7 +123,7 @@ async def publish_auth(exe):
 @case
 async def bad_key_file(exe):
     import subprocess
-    r = subprocess.run([exe, "--listen", "127.0.0.1:0", "--jwt-alg", "RS256",
+    r = subprocess.run([exe, "--listen", "127.0.0.1:0", "--store", "memory", "--jwt-alg", "RS256",
                         "--publisher-key", "/nonexistent/key.pem"], capture_output=True,
                        timeout=10)
     err = r.stderr.decode()

@@ -16,7 +16,7 @@ cleanup() {
 trap cleanup EXIT
 fail=0
 
-"$ssehub" --listen 127.0.0.1:0 --no-ui 2>"$tmp/hub.log" &
+"$ssehub" --listen 127.0.0.1:0 --store memory --no-ui 2>"$tmp/hub.log" &
 hub_pid=$!
 port=""
 for _ in $(seq 100); do

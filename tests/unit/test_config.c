@@ -90,7 +90,7 @@ static void assert_defaults(const sh_config_t *c)
     assert_int_equal(c->nlisten, 1);
     assert_string_equal(c->listen[0], "127.0.0.1:8080");
     assert_int_equal(c->threads, cores < 1 ? 1 : cores > 256 ? 256 : cores);
-    assert_string_equal(c->store, "memory");
+    assert_string_equal(c->store, "lmdb:./ssehub-data");
     assert_int_equal(c->history, 1000);
     assert_int_equal(c->history_age_ms, 24 * 3600 * 1000);
     assert_int_equal(c->history_memory, 256ull * 1024 * 1024);
@@ -162,6 +162,8 @@ static const flag_case_t flag_cases[] = {
     {"threads", "SSEHUB_THREADS", "256", T_UINT, F(threads), 256, NULL},
     {"threads", "SSEHUB_THREADS", "1", T_UINT, F(threads), 1, NULL},
     {"store", "SSEHUB_STORE", "memory", T_STR, F(store), 0, "memory"},
+    {"store", "SSEHUB_STORE", "lmdb:/var/lib/ssehub?maxsize=1G", T_STR, F(store), 0,
+     "lmdb:/var/lib/ssehub?maxsize=1G"},
     {"history", "SSEHUB_HISTORY", "0", T_U64, F(history), 0, NULL},
     {"history", "SSEHUB_HISTORY", "5000", T_U64, F(history), 5000, NULL},
     {"history-age", "SSEHUB_HISTORY_AGE", "1h", T_I64, F(history_age_ms), 3600000, NULL},
@@ -462,9 +464,10 @@ typedef struct {
 #define BADORIGIN(flag, v) \
     "ssehub: " flag ": '" v "' is not a valid origin (use * or SCHEME://HOST[:PORT])"
 #define LATER(flag) "ssehub: " flag ": not available in this version"
-#define LMDB(who)   "ssehub: " who ": lmdb:DIR is not available in this version; use --store memory"
-#define REDIS(who) \
-    "ssehub: " who ": redis://HOST:PORT is not available in this version; use --store memory"
+#define LMDB(who)   "ssehub: " who ": lmdb:DIR needs a directory (e.g. lmdb:./ssehub-data)"
+#define REDIS(who)                                                                             \
+    "ssehub: " who ": redis://HOST:PORT is not available in this version; use --store memory " \
+    "or lmdb:DIR"
 
 static const err_case_t err_cases[] = {
     /* The command line itself. */
@@ -518,11 +521,12 @@ static const err_case_t err_cases[] = {
     {{NULL}, {"--send-buffer", "4095"}, RANGE("--send-buffer", "4095", "at least 4k")},
     {{NULL}, {"--send-buffer", "99999999999G"}, TOOBIG("--send-buffer", "99999999999G")},
     /* Words. */
-    {{NULL}, {"--store", "lmdb:./ssehub-data"}, LMDB("--store")},
+    {{NULL}, {"--store", "lmdb:"}, LMDB("--store")},
+    {{NULL}, {"--store", "lmdb:?maxsize=1M"}, LMDB("--store")},
     {{NULL}, {"--store=redis://127.0.0.1:6379"}, REDIS("--store")},
     {{NULL},
      {"--store", "mysql"},
-     "ssehub: --store: 'mysql' is not a valid store (this version has: memory)"},
+     "ssehub: --store: 'mysql' is not a valid store (this version has: memory, lmdb:DIR)"},
     {{NULL},
      {"--slow", "drop"},
      "ssehub: --slow: 'drop' is not a valid mode (use disconnect or conflate)"},
@@ -584,7 +588,7 @@ static const err_case_t err_cases[] = {
     {{"SSEHUB_HISTORY_AGE=1d"}, {NULL}, BADDUR("SSEHUB_HISTORY_AGE", "1d")},
     {{"SSEHUB_MAX_BODY=lots"}, {NULL}, BADSIZE("SSEHUB_MAX_BODY", "lots")},
     {{"SSEHUB_THREADS=0"}, {NULL}, RANGE("SSEHUB_THREADS", "0", "1 to 256")},
-    {{"SSEHUB_STORE=lmdb:/var/lib/ssehub"}, {NULL}, LMDB("SSEHUB_STORE")},
+    {{"SSEHUB_STORE=lmdb:"}, {NULL}, LMDB("SSEHUB_STORE")},
     {{"SSEHUB_STORE=redis://r:6379/0"}, {NULL}, REDIS("SSEHUB_STORE")},
     {{"SSEHUB_NO_UI=on"},
      {NULL},

@@ -1038,6 +1038,64 @@ static void test_hub_history_multi_topic_eviction(void **state)
     sh_test_restore_allocator();
 }
 
+/* The release hook sees every event the bounds let go (count, age), in order, and no
+ * other; sh_history_skip() leaves a gap in the seqs, never goes back. */
+typedef struct released_s {
+    uint64_t seqs[16];
+    size_t n;
+} released_t;
+
+static void record_release(void *user, sh_event_t *ev)
+{
+    released_t *r = user;
+
+    assert_true(r->n < 16);
+    r->seqs[r->n++] = ev->seq;
+}
+
+static void test_hub_history_release_hook_and_skip(void **state)
+{
+    sh_history_config_t cfg;
+    released_t rel;
+    sh_history_t *h = NULL;
+    sh_event_t *ev;
+
+    (void)state;
+    memset(&rel, 0, sizeof(rel));
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.max_per_topic = 2;
+    cfg.max_age_ms = 1000;
+    cfg.on_release = record_release;
+    cfg.release_user = &rel;
+    fake_now = 0;
+    assert_int_equal(sh_history_new(&cfg, 0, &h), 0);
+    assert_int_equal(sh_history_skip(h, 10), 0);
+    assert_int_equal(sh_history_next_seq(h), 10);
+    assert_int_equal(sh_history_skip(h, 9), SSEHUB_EINVAL);
+    assert_int_equal(sh_history_next_seq(h), 10);
+    hist_add(h, "a", "x10");
+    assert_int_equal(sh_history_skip(h, 20), 0);
+    hist_add(h, "a", "x20");
+    hist_add(h, "b", "x21");
+    assert_int_equal(rel.n, 0);
+    hist_add(h, "a", "x22"); /* a holds 2: x10 goes */
+    assert_int_equal(rel.n, 1);
+    assert_int_equal(rel.seqs[0], 10);
+    check_replay(h, "*", 0, "earliest", "x20 x21 x22", "earliest");
+    fake_now = 5000; /* every one past the age bound */
+    assert_int_equal(sh_history_expire(h, fake_now), 3);
+    assert_int_equal(rel.n, 4);
+    assert_int_equal(rel.seqs[1], 20);
+    assert_int_equal(rel.seqs[2], 21);
+    assert_int_equal(rel.seqs[3], 22);
+    ev = mkev("a", "y", sh_history_next_seq(h), fake_now, 0);
+    assert_int_equal(ev->seq, 23);
+    assert_int_equal(sh_history_append(h, ev, fake_now), 0);
+    sh_event_unref(ev);
+    sh_history_free(h); /* free is not a release */
+    assert_int_equal(rel.n, 4);
+}
+
 static void test_hub_history_unique_ids_and_seq(void **state)
 {
     sh_history_t *h;
@@ -1233,7 +1291,7 @@ static void history_state(sh_history_t *h, char *out, size_t cap)
 static void test_hub_history_append_oom(void **state)
 {
     sh_history_t *h;
-    sh_history_config_t cfg = {5, 0, 0};
+    sh_history_config_t cfg = {5, 0, 0, NULL, NULL};
     char before[1024], after[1024];
     sh_event_t *ev;
     size_t live;
@@ -2027,6 +2085,7 @@ int main(void)
         cmocka_unit_test(test_hub_history_clock_steps_back),
         cmocka_unit_test(test_hub_history_multi_topic_eviction),
         cmocka_unit_test(test_hub_history_unique_ids_and_seq),
+        cmocka_unit_test(test_hub_history_release_hook_and_skip),
         cmocka_unit_test(test_hub_history_replay_edges),
         cmocka_unit_test(test_hub_history_replay_merge),
         cmocka_unit_test(test_hub_history_append_oom),

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: MIT */
+/* sh_store_open(): the --store URI to a store; and the id rule every store shares. */
+#include <stdio.h>
+#include <string.h>
+
+#include "base/str.h"
+#include "server/store.h"
+#include "ssehub/errno.h"
+
+int sh_store_open(const char *uri, const sh_history_config_t *cfg, uint64_t first_seq,
+                  const sh_store_sink_t *sink, sh_store_t **out, char *err, size_t errlen)
+{
+    int rc;
+
+    *out = NULL;
+    if (strcmp(uri, "memory") == 0) {
+        rc = sh_store_new_memory(cfg, first_seq, sink, out);
+        if (rc != 0)
+            snprintf(err, errlen, "memory store: %s", ssehub_strerror(rc));
+        return rc;
+    }
+    if (strncmp(uri, "lmdb:", 5) == 0)
+        return sh_store_new_lmdb(uri + 5, cfg, first_seq, sink, out, err, errlen);
+    snprintf(err, errlen, "'%s' is not a store this version has (memory, lmdb:DIR)", uri);
+    return SSEHUB_EINVAL;
+}
+
+size_t sh_store_assign_id(char buf[48], uint64_t seq,
+                          int (*taken)(void *u, const char *id, size_t len), void *u)
+{
+    size_t n = sh_fmt_u64(buf, seq), len = n;
+    uint64_t k;
+
+    /* A publisher may have chosen the decimal id the hub would assign next: then the
+     * hub's id gets a suffix, "<seq>-<k>", so it stays unique. */
+    for (k = 1; taken(u, buf, len); k++) {
+        buf[n] = '-';
+        len = n + 1 + sh_fmt_u64(buf + n + 1, k);
+    }
+    return len;
+}
