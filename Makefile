@@ -13,10 +13,10 @@ ARGS       ?=
 .PHONY: run test deps build build-asan build-fuzz interop-deps clean
 
 # The hub on http://127.0.0.1:8080 (open it in a browser: the demo page), with the
-# default durable store: history in LMDB under ./ssehub-data, kept across restarts.
+# durable store: history in LMDB under ./var/ssehub-data, kept across restarts.
 run: deps build
-	@echo "make run: starting ssehub on http://127.0.0.1:8080; history is durable in ./ssehub-data (LMDB)"
-	./$(BUILD)/ssehub --listen 127.0.0.1:8080 $(ARGS)
+	@echo "make run: starting ssehub on http://127.0.0.1:8080; history is durable in ./var/ssehub-data (LMDB)"
+	./$(BUILD)/ssehub --listen 127.0.0.1:8080 --store lmdb:./var/ssehub-data $(ARGS)
 
 deps:
 	@scripts/deps.sh
