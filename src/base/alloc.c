@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The replaceable allocator behind sh_malloc() and friends. */
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "ssehub/errno.h"
 #include "base/alloc.h"
@@ -42,4 +44,16 @@ void sh_free(void *ptr)
     /* Some hooks (counting test allocators) are not NULL-safe; keep the promise here. */
     if (ptr != NULL)
         free_hook(ptr);
+}
+
+char *sh_strndup(const char *s, size_t len)
+{
+    char *p = len < SIZE_MAX ? sh_malloc(len + 1) : NULL;
+
+    if (p != NULL) {
+        if (len > 0)
+            memcpy(p, s, len);
+        p[len] = '\0';
+    }
+    return p;
 }

@@ -15,5 +15,7 @@ void *sh_realloc(void *ptr, size_t size);
 void *sh_calloc(size_t count, size_t size);
 /** As free(); accepts NULL. */
 void sh_free(void *ptr);
+/** A NUL-terminated copy of the |len| bytes at |s| (sh_free it), or NULL. */
+char *sh_strndup(const char *s, size_t len);
 
 #endif /* SH_BASE_ALLOC_H */

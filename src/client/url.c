@@ -40,17 +40,6 @@ static bool prefix_nocase(const char *s, size_t len, const char *want)
     return true;
 }
 
-static char *dup_range(const char *s, size_t len)
-{
-    char *p = sh_malloc(len + 1);
-
-    if (p != NULL) {
-        memcpy(p, s, len);
-        p[len] = '\0';
-    }
-    return p;
-}
-
 /* Appends |len| bytes of path and query, percent-encoding what a request line cannot hold. */
 static int append_target(sh_buf_t *b, const char *s, size_t len)
 {
@@ -113,7 +102,7 @@ int sh_url_parse(const char *s, size_t len, sh_url_t *u)
         if (q == auth_end || q == host + 1)
             goto out_fail;
         u->host_is_v6 = true;
-        u->host = dup_range(host + 1, (size_t)(q - host - 1));
+        u->host = sh_strndup(host + 1, (size_t)(q - host - 1));
         host_end = q + 1;
     } else {
         host_end = host;
@@ -124,7 +113,7 @@ int sh_url_parse(const char *s, size_t len, sh_url_t *u)
         }
         if (host_end == host)
             goto out_fail;
-        u->host = dup_range(host, (size_t)(host_end - host));
+        u->host = sh_strndup(host, (size_t)(host_end - host));
     }
     if (u->host == NULL) {
         rc = SSEHUB_ENOMEM;

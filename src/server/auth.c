@@ -99,18 +99,6 @@ void sh_auth_key_dispose(sh_auth_key_t *key)
     memset(key, 0, sizeof(*key));
 }
 
-/* A sh_malloc'd NUL-terminated copy of |len| bytes. */
-static char *dup_n(const char *s, size_t len)
-{
-    char *p = sh_malloc(len + 1);
-
-    if (p != NULL) {
-        memcpy(p, s, len);
-        p[len] = '\0';
-    }
-    return p;
-}
-
 /* The value of cookie |name| in a Cookie header ("a=1; b=2"), or NULL. */
 static const char *cookie_value(const char *h, size_t len, const char *name, size_t *vlen)
 {
@@ -163,12 +151,12 @@ int sh_auth_extract(const char *authz, size_t authz_len, const char *cookie, siz
             *reason = "invalid Authorization header: use \"Bearer TOKEN\"";
             return -1;
         }
-        *token = dup_n(v, vlen);
+        *token = sh_strndup(v, vlen);
         return *token != NULL ? SH_TOKEN_HEADER : SSEHUB_ENOMEM;
     }
     if (cookie != NULL && (v = cookie_value(cookie, cookie_len, "mercureAuthorization", &vlen)) &&
         vlen > 0 && vlen <= TOKEN_MAX) {
-        *token = dup_n(v, vlen);
+        *token = sh_strndup(v, vlen);
         return *token != NULL ? SH_TOKEN_COOKIE : SSEHUB_ENOMEM;
     }
     sh_form_iter_init(&it, query, query_len);
@@ -290,7 +278,7 @@ static int read_claims(const char *json, int64_t now_ms, sh_claims_t *out, const
                 rc = SSEHUB_ENOMEM;
                 goto out;
             }
-            out->payload = dup_n(text, strlen(text));
+            out->payload = sh_strndup(text, strlen(text));
             json_free_str(text);
             if (out->payload == NULL) {
                 rc = SSEHUB_ENOMEM;

@@ -173,18 +173,6 @@ void sh_config_usage(FILE *out)
     }
 }
 
-/* Returns a sh_malloc'd NUL-terminated copy of |len| bytes of |s|, or NULL. */
-static char *dup_n(const char *s, size_t len)
-{
-    char *p = sh_malloc(len + 1);
-
-    if (p != NULL) {
-        memcpy(p, s, len);
-        p[len] = '\0';
-    }
-    return p;
-}
-
 /* Frees the strings of a list and empties it. */
 static void clear_list(char **list, size_t *n)
 {
@@ -200,7 +188,7 @@ static void clear_list(char **list, size_t *n)
 /* Replaces the string |*slot| with a copy of |s|. Returns 0 or SSEHUB_ENOMEM. */
 static int set_str(char **slot, const char *s)
 {
-    char *p = dup_n(s, strlen(s));
+    char *p = sh_strndup(s, strlen(s));
 
     if (p == NULL)
         return SSEHUB_ENOMEM;
@@ -235,11 +223,11 @@ int sh_config_defaults(sh_config_t *c)
     c->anonymous = 1;
     c->jwt_alg = SH_JWT_HS256;
 
-    c->listen[0] = dup_n("127.0.0.1:8080", strlen("127.0.0.1:8080"));
+    c->listen[0] = sh_strndup("127.0.0.1:8080", strlen("127.0.0.1:8080"));
     c->nlisten = c->listen[0] != NULL;
-    c->cors_origins[0] = dup_n("*", 1);
+    c->cors_origins[0] = sh_strndup("*", 1);
     c->ncors_origins = c->cors_origins[0] != NULL;
-    c->store = dup_n(SH_CONFIG_STORE_DEFAULT, strlen(SH_CONFIG_STORE_DEFAULT));
+    c->store = sh_strndup(SH_CONFIG_STORE_DEFAULT, strlen(SH_CONFIG_STORE_DEFAULT));
     if (c->nlisten == 0 || c->ncors_origins == 0 || c->store == NULL) {
         sh_config_dispose(c);
         return SSEHUB_ENOMEM;
@@ -427,7 +415,7 @@ static char *normalise_origin(const char *s, size_t len, int *bad)
     *bad = 1;
     if (len == 1 && s[0] == '*') {
         *bad = 0;
-        return dup_n(s, len);
+        return sh_strndup(s, len);
     }
     if (len == 0 || !is_alpha(s[0]))
         return NULL;
@@ -466,7 +454,7 @@ static char *normalise_origin(const char *s, size_t len, int *bad)
         return NULL; /* a path, a query, user info... */
     }
     *bad = 0;
-    out = dup_n(s, keep);
+    out = sh_strndup(s, keep);
     if (out != NULL) {
         for (i = 0; i < host_end; i++) {
             if (out[i] >= 'A' && out[i] <= 'Z')
@@ -511,7 +499,7 @@ static int add_items(parse_t *p, const char *v, int from_argv, int origins)
                             "%s: '%s' is not a valid ADDR:PORT (e.g. 127.0.0.1:8080 or "
                             "[::1]:8080)",
                             p->who, show(p, item, len));
-            copy = dup_n(item, len);
+            copy = sh_strndup(item, len);
         }
         if (copy == NULL)
             return fail(p, "out of memory");

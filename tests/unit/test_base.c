@@ -1005,6 +1005,16 @@ static void test_base_alloc_replace_rejects_null(void **state)
     assert_non_null(p);
     assert_memory_equal(p, zero, sizeof(zero));
     sh_free(p);
+    /* sh_strndup: a NUL-terminated copy of exactly |len| bytes, through the hooks. */
+    p = sh_strndup("topicXYZ", 5);
+    assert_non_null(p);
+    assert_string_equal(p, "topic");
+    assert_int_equal(sh_failalloc_live_bytes(), 6);
+    sh_free(p);
+    p = sh_strndup(NULL, 0);
+    assert_non_null(p);
+    assert_string_equal(p, "");
+    sh_free(p);
     assert_int_equal(sh_failalloc_live(), 0);
     sh_test_restore_allocator();
 }
