@@ -1,0 +1,241 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Where the features meet: pipelined publishes waiting for the LMDB committer followed by
+other requests on the same keep-alive connection (streams, errors, the subscriptions API,
+authorization failures), connections closed or the hub stopped while publishes and
+presence announcements are in flight, streams whose token expires with frames queued, and
+private updates under --slow conflate. A real ssehub on 127.0.0.1 port 0 and raw sockets.
+
+Usage: test_interactions.py [-k SUBSTRING]... PATH-TO-SSEHUB
+Prints one line per case (ok / FAIL) and exits 1 if any case failed.
+"""
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+import traceback
+import urllib.parse
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from hubtest import jwt  # noqa: E402
+from hubtest.http import (Conn, Fail, Stream, check, publish_bytes,  # noqa: E402
+                          request_bytes)
+from hubtest.hub import Hub, kill_leftovers  # noqa: E402
+from hubtest.sse import SSEParser  # noqa: E402
+
+SUB = "subscriber-secret-0123456789abcdef"
+CASES = []
+
+
+def case(name, timeout=90):
+    def deco(fn):
+        CASES.append((name, fn, timeout))
+        return fn
+    return deco
+
+
+class Ctx:
+    def __init__(self, exe, tmp):
+        self.exe = exe
+        self.tmp = tmp
+        self.n = 0
+
+    def hub(self, *extra, store=None):
+        """A hub on the LMDB store (publishes really wait for the committer)."""
+        if store is None:
+            self.n += 1
+            store = "lmdb:" + os.path.join(self.tmp, "store%d" % self.n)
+        return Hub(self.exe, ["--listen", "127.0.0.1:0", "--store", store, "--threads", "2"]
+                   + list(extra), base_args=False)
+
+
+def sub_path(topics, **extra):
+    items = [("topic", t) for t in topics] + list(extra.items())
+    return "/.well-known/mercure?" + urllib.parse.urlencode(items)
+
+
+async def read_stream_events(c, parser, pred, timeout):
+    """Feeds what |c| reads to |parser| until pred(parser) (or EOF / timeout)."""
+    deadline = time.monotonic() + timeout
+    while not pred(parser):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        try:
+            chunk = await asyncio.wait_for(c.reader.read(65536), left)
+        except asyncio.TimeoutError:
+            return False
+        if not chunk:
+            return pred(parser)
+        parser.feed(chunk)
+    return True
+
+
+async def publish(port, pairs, headers=()):
+    c = await Conn.open(port)
+    try:
+        return await c.publish(pairs, headers=list(headers))
+    finally:
+        c.close()
+
+
+# ---- 1. a publish waiting for the store, then other requests on the same connection
+
+
+@case("publish-then-stream")
+async def t_publish_then_stream(ctx):
+    """POST then GET (a stream) in one write: the publish's answer, then the stream, which
+    receives live events and, once the client goes, is closed (reads watch for EOF)."""
+    async with ctx.hub("--heartbeat", "0") as hub:
+        c = await Conn.open(hub.port)
+        c.send(publish_bytes([("topic", "t"), ("data", "first")]) +
+               request_bytes("GET", sub_path(["t"]), [("Accept", "text/event-stream")]))
+        await c.drain()
+        r = await c.read_response(10)
+        check(r.status == 200 and r.text, "the publish's answer: %r" % r)
+        head = await c.read_response(10, head_only=True)
+        check(head.status == 200 and head.header("Content-Type") == "text/event-stream",
+              "the stream after the publish: %r %r" % (head, head.headers))
+        r2 = await publish(hub.port, [("topic", "t"), ("data", "live")])
+        check(r2.status == 200, "live publish: %r" % r2)
+        p = SSEParser()
+        ok = await read_stream_events(c, p, lambda q: any(e.data == "live" for e in q.events),
+                                      10)
+        check(ok, "the live event did not reach the stream: %r" % p.events)
+        check([e.data for e in p.events] == ["live"], "stream events: %r" % p.events)
+        check(await hub.metric("ssehub_subscribers_connected") == 1, "one subscriber expected")
+        c.close()
+        left = await hub.wait_metric("ssehub_subscribers_connected", lambda v: v == 0, 5)
+        check(left == 0, "the client closed its stream, the hub still counts %s subscriber(s) "
+              "(reads stopped on a stream started behind a publish)" % left)
+    return "answered in order; the stream saw the client leave"
+
+
+@case("output-pause-then-stream")
+async def t_output_pause_then_stream(ctx):
+    """Pipelined GET / answers pass the output cap (the parser pauses), then a stream
+    starts when the input resumes: it too sees its client leave (memory store)."""
+    async with ctx.hub("--heartbeat", "0", store="memory") as hub:
+        c = await Conn.open(hub.port)
+        c.send(request_bytes("GET", "/") * 20 +
+               request_bytes("GET", sub_path(["t"]), [("Accept", "text/event-stream")]))
+        await c.drain()
+        for i in range(20):
+            r = await c.read_response(10)
+            check(r.status == 200, "GET / %d: %r" % (i, r))
+        head = await c.read_response(10, head_only=True)
+        check(head.status == 200 and head.header("Content-Type") == "text/event-stream",
+              "the stream: %r" % head)
+        check(await hub.metric("ssehub_subscribers_connected") == 1, "one subscriber expected")
+        c.close()
+        left = await hub.wait_metric("ssehub_subscribers_connected", lambda v: v == 0, 5)
+        check(left == 0, "the client closed its stream, the hub still counts %s subscriber(s) "
+              "(reads stopped on a stream started after an output pause)" % left)
+    return "the stream saw the client leave"
+
+
+@case("publish-then-other-requests")
+async def t_publish_then_others(ctx):
+    """POST then GET /metrics, OPTIONS, the subscriptions API, a 401 subscribe, a 400
+    subscribe with a token, and a stream with a token, in one write: in order."""
+    tok = jwt.hs256({"mercure": {"subscribe": ["*"]}}, SUB)
+    bad = jwt.hs256({"mercure": {"subscribe": ["*"]}}, "wrong-secret")
+    auth = [("Authorization", "Bearer " + tok)]
+    async with ctx.hub("--subscriber-key", SUB, "--subscriptions", "--heartbeat", "0") as hub:
+        c = await Conn.open(hub.port)
+        c.send(publish_bytes([("topic", "t"), ("data", "x")]) +
+               request_bytes("GET", "/metrics") +
+               request_bytes("OPTIONS", "/.well-known/mercure",
+                             [("Origin", "https://a.example")]) +
+               request_bytes("GET", "/.well-known/mercure/subscriptions", auth) +
+               publish_bytes([("topic", "t"), ("data", "y")]) +
+               request_bytes("GET", sub_path(["t"]),
+                             [("Authorization", "Bearer " + bad)]) +
+               publish_bytes([("topic", "t"), ("data", "z")]) +
+               request_bytes("GET", sub_path([""]), auth) +
+               request_bytes("GET", sub_path(["t"]), auth + [("Accept", "text/event-stream")]))
+        await c.drain()
+        r = await c.read_response(10)
+        check(r.status == 200 and r.text.isdigit(), "publish: %r" % r)
+        r = await c.read_response(10)
+        check(r.status == 200 and "ssehub_publishes_total" in r.text, "/metrics: %r" % r)
+        r = await c.read_response(10)
+        check(r.status == 204 and r.has("Access-Control-Allow-Methods"), "OPTIONS: %r" % r)
+        r = await c.read_response(10)
+        check(r.status == 200 and json.loads(r.body)["type"] == "Subscriptions",
+              "subscriptions API: %r" % r)
+        r = await c.read_response(10)
+        check(r.status == 200 and r.text.isdigit(), "second publish: %r" % r)
+        r = await c.read_response(10)
+        check(r.status == 401, "subscribe with a bad token: %r" % r)
+        r = await c.read_response(10)
+        check(r.status == 200 and r.text.isdigit(), "third publish: %r" % r)
+        r = await c.read_response(10)
+        check(r.status == 400 and "empty topic" in r.text, "empty topic: %r" % r)
+        head = await c.read_response(10, head_only=True)
+        check(head.status == 200 and head.header("Content-Type") == "text/event-stream",
+              "the stream: %r" % head)
+        r2 = await publish(hub.port, [("topic", "t"), ("data", "live")])
+        check(r2.status == 200, "%r" % r2)
+        p = SSEParser()
+        ok = await read_stream_events(c, p, lambda q: any(e.data == "live" for e in q.events),
+                                      10)
+        check(ok, "the live event did not reach the stream: %r" % p.events)
+        c.close()
+        left = await hub.wait_metric("ssehub_subscribers_connected", lambda v: v == 0, 5)
+        check(left == 0, "the stream's client left; %s subscriber(s) remain" % left)
+    return "9 requests behind publishes, answered in order"
+
+
+# ---- 2. closes and shutdown with publishes and announcements in flight
+
+
+# ---- 3. token expiry, conflation
+
+
+async def run_case(fn, exe, timeout):
+    tmp = tempfile.mkdtemp(prefix="ssehub-interactions-")
+    try:
+        return await asyncio.wait_for(fn(Ctx(exe, tmp)), timeout)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("-k", action="append", default=[])
+    ap.add_argument("exe")
+    a = ap.parse_args()
+    exe = os.path.abspath(a.exe)
+    failed = ran = 0
+    for name, fn, timeout in CASES:
+        if a.k and not any(k in name for k in a.k):
+            continue
+        ran += 1
+        t0 = time.monotonic()
+        try:
+            detail = asyncio.run(run_case(fn, exe, timeout))
+            print("ok   %-28s %5.1fs  %s" % (name, time.monotonic() - t0, detail or ""),
+                  flush=True)
+        except Exception as e:  # noqa: BLE001
+            failed += 1
+            print("FAIL %-28s %5.1fs  %s: %s\n%s" % (name, time.monotonic() - t0,
+                                                     type(e).__name__, e,
+                                                     traceback.format_exc(limit=4)), flush=True)
+        finally:
+            kill_leftovers()
+    if ran == 0:
+        print("FAIL: no case matches %r" % a.k)
+        return 2
+    print("%d case(s), %d failed" % (ran, failed), flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
