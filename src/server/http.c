@@ -408,8 +408,8 @@ void sh_conn_flush(sh_conn_t *c)
         c->paused = 0;
         uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
     }
-    if (c->state == SH_CONN_CLOSING && !sh_list_linked(&c->tq))
-        finish_closing(c);
+    if (c->state == SH_CONN_CLOSING && !sh_list_linked(&c->tq) && c->npub == 0)
+        finish_closing(c); /* (answers to publishes first: sh_conn_publish_done) */
 }
 
 static void on_write(uv_write_t *req, int status)

@@ -140,6 +140,42 @@ async def t_output_pause_then_stream(ctx):
     return "the stream saw the client leave"
 
 
+@case("publish-then-malformed")
+async def t_publish_then_malformed(ctx):
+    """POST then a malformed request: the publish is answered, then the 400, then EOF
+    (the half-close waits for the publish's answer)."""
+    async with ctx.hub() as hub:
+        c = await Conn.open(hub.port)
+        c.send(publish_bytes([("topic", "t"), ("data", "x")]) + b"NOT HTTP AT ALL\r\n\r\n")
+        await c.drain()
+        try:
+            r = await c.read_response(10)
+            check(r.status == 200 and r.text, "the publish's answer: %r" % r)
+            r = await c.read_response(10)
+            check(r.status == 400 and "malformed" in r.text, "the malformed request's: %r" % r)
+        except asyncio.IncompleteReadError as e:
+            raise Fail("the connection ended before the answers (read %r)" % e.partial)
+        closed, rest = await c.wait_closed_by_peer(5)
+        check(closed and rest == b"", "after the 400: closed=%s %r" % (closed, rest))
+        c.close()
+        # An oversized body (413 from the headers) after a publish, likewise.
+        c = await Conn.open(hub.port)
+        c.send(publish_bytes([("topic", "t"), ("data", "y")]) +
+               request_bytes("POST", "/.well-known/mercure",
+                             [("Content-Type", "application/x-www-form-urlencoded"),
+                              ("Content-Length", str(1 << 30))]))
+        await c.drain()
+        try:
+            r = await c.read_response(10)
+            check(r.status == 200, "the publish's answer: %r" % r)
+            r = await c.read_response(10)
+            check(r.status == 413, "the oversized request's: %r" % r)
+        except asyncio.IncompleteReadError as e:
+            raise Fail("413 case: the connection ended before the answers (read %r)" % e.partial)
+        c.close()
+    return "200, 400, EOF; 200, 413"
+
+
 @case("publish-then-other-requests")
 async def t_publish_then_others(ctx):
     """POST then GET /metrics, OPTIONS, the subscriptions API, a 401 subscribe, a 400
