@@ -6,6 +6,7 @@
  * through the worker's queue of completed publishes and its uv_async, and the connection
  * reads no further request until the answer is queued (responses stay in order).
  */
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -42,6 +43,22 @@ static void pub_free(pub_t *p)
     sh_free(p);
 }
 
+/* A publish's error answer. Not sh_conn_error(): that one flushes, and a flush may resume
+ * the input and parse more requests while this answer is being made (with pub_answer
+ * set, their answers would skip the queue), and it marks the request being read (a later
+ * one) as answered. The caller flushes (on_pub_async through sh_conn_publish_done, or
+ * the parser's feed). */
+static void answer_error(sh_conn_t *c, int status, const char *reason)
+{
+    char body[512];
+    int n = snprintf(body, sizeof(body), "%s\n", reason != NULL ? reason : "error");
+
+    if (n < 0 || (size_t)n >= sizeof(body))
+        n = (int)sizeof(body) - 1;
+    sh_log_debug("%s: %d %s", c->peer, status, reason != NULL ? reason : "error");
+    sh_conn_respond(c, status, "text/plain; charset=utf-8", NULL, body, (size_t)n);
+}
+
 /* Answers, in order, the decided publishes at the head of the connection's FIFO. Answers
  * can re-enter (a flush resumes the input, which may publish and answer): the head is
  * read afresh each time. */
@@ -62,7 +79,7 @@ static void answer_ready(sh_conn_t *c)
             sh_conn_respond(c, 200, "text/plain; charset=utf-8", NULL, p->sp.ev->id.ptr,
                             p->sp.ev->id.len);
         else
-            sh_conn_error(c, p->sp.status, p->sp.reason, 0);
+            answer_error(c, p->sp.status, p->sp.reason);
         c->pub_answer = 0;
         pub_free(p);
     }

@@ -176,6 +176,32 @@ async def t_publish_then_malformed(ctx):
     return "200, 400, EOF; 200, 413"
 
 
+@case("async-error-order")
+async def t_async_error_order(ctx):
+    """32 publishes fill the pipeline (the first fails asynchronously: 409, its id is
+    taken), then a bad publish (400 at once) and a good one: answers in request order,
+    the 400 after the 32 before it."""
+    async with ctx.hub() as hub:
+        r = await publish(hub.port, [("topic", "t"), ("id", "taken"), ("data", "0")])
+        check(r.status == 200, "%r" % r)
+        c = await Conn.open(hub.port)
+        data = publish_bytes([("topic", "t"), ("id", "taken"), ("data", "dup")])
+        data += b"".join(publish_bytes([("topic", "t"), ("data", "p%d" % i)])
+                         for i in range(31))
+        data += publish_bytes([("data", "no topic")])
+        data += publish_bytes([("topic", "t"), ("data", "last")])
+        c.send(data)
+        await c.drain()
+        got = []
+        for _ in range(34):
+            r = await c.read_response(10)
+            got.append(r.status)
+        want = [409] + [200] * 31 + [400, 200]
+        check(got == want, "answers out of request order: %r" % got)
+        c.close()
+    return "409, 31 x 200, 400, 200"
+
+
 @case("publish-then-other-requests")
 async def t_publish_then_others(ctx):
     """POST then GET /metrics, OPTIONS, the subscriptions API, a 401 subscribe, a 400
