@@ -748,7 +748,10 @@ static int on_headers_complete(llhttp_t *p)
     if (c->req->expect_continue && p->method == HTTP_POST) {
         static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
 
-        (void)sh_conn_queue_copy(c, cont, sizeof(cont) - 1, NULL, 0);
+        if (c->npub > 0) /* an interim answer too goes after those before it */
+            (void)hold_copy(c, cont, sizeof(cont) - 1, NULL, 0);
+        else
+            (void)sh_conn_queue_copy(c, cont, sizeof(cont) - 1, NULL, 0);
     }
     return 0;
 }

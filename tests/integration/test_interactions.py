@@ -255,6 +255,33 @@ async def t_publish_then_others(ctx):
     return "9 requests behind publishes, answered in order"
 
 
+@case("expect-continue-order")
+async def t_expect_continue(ctx):
+    """A publish waits for the store; the next POST asks for 100 Continue: the first bytes
+    back are the first publish's answer, not the interim response of the second."""
+    async with ctx.hub() as hub:
+        c = await Conn.open(hub.port)
+        body = urllib.parse.urlencode([("topic", "t"), ("data", "second")]).encode()
+        c.send(publish_bytes([("topic", "t"), ("data", "first")]) +
+               request_bytes("POST", "/.well-known/mercure",
+                             [("Content-Type", "application/x-www-form-urlencoded"),
+                              ("Expect", "100-continue"),
+                              ("Content-Length", str(len(body)))]))
+        await c.drain()
+        first = await asyncio.wait_for(c.reader.readuntil(b"\r\n"), 10)
+        check(first.startswith(b"HTTP/1.1 200"),
+              "the first response line is %r, expected the first publish's 200" % first)
+        rest = await asyncio.wait_for(c.reader.readuntil(b"\r\n\r\n"), 10)
+        cl = [ln for ln in rest.split(b"\r\n") if ln.lower().startswith(b"content-length:")]
+        await c.reader.readexactly(int(cl[0].split(b":")[1]))
+        c.send(body)
+        await c.drain()
+        r = await c.read_response(10)  # skips the 100
+        check(r.status == 200 and r.text.isdigit(), "the second publish: %r" % r)
+        c.close()
+    return "200 first, then 100 and 200"
+
+
 # ---- 2. closes and shutdown with publishes and announcements in flight
 
 
