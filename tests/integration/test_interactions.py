@@ -285,7 +285,141 @@ async def t_expect_continue(ctx):
 # ---- 2. closes and shutdown with publishes and announcements in flight
 
 
+@case("peer-close-while-waiting")
+async def t_peer_close(ctx):
+    """Clients that write many publishes and close at once: every publish is committed,
+    nothing leaks, the hub stays up and stops cleanly."""
+    async with ctx.hub() as hub:
+        for k in range(20):
+            c = await Conn.open(hub.port)
+            c.send(b"".join(publish_bytes([("topic", "gone"), ("data", "%d-%d" % (k, i))])
+                            for i in range(40)) +
+                   request_bytes("GET", sub_path(["gone"])))
+            await c.drain()
+            c.close()
+        await asyncio.sleep(0.5)
+        s = await Stream.subscribe(hub.port, topics=["gone", "marker"], query_last_id="earliest")
+        r = await publish(hub.port, [("topic", "marker"), ("data", "alive")])
+        check(r.status == 200, "the hub after the closes: %r" % r)
+        ok = await s.read_until(lambda st: any(e.id == r.text for e in st.events), 10)
+        check(ok, "the marker did not arrive")
+        s.close()
+        n = len(s.events) - 1
+        check(n <= 800, "%d events" % n)
+    return "%d of 800 publishes committed before their clients left" % n
+
+
+@case("sigterm-in-flight")
+async def t_sigterm_in_flight(ctx):
+    """SIGTERM while pipelined publishes wait for the committer and presence announcements
+    (--subscriptions) come and go: exit 0, no sanitizer report."""
+    for rnd in range(3):
+        hub = ctx.hub("--subscriptions", "--heartbeat", "0")
+        await hub.start()
+        conns = []
+        try:
+            for k in range(10):
+                c = await Conn.open(hub.port)
+                c.send(b"".join(publish_bytes([("topic", "s"), ("data", "%d" % i)])
+                                for i in range(32)) +
+                       request_bytes("GET", sub_path(["s", "t%d" % k])))
+                conns.append(c)
+            subs = []
+            for k in range(10):
+                s = await Stream.subscribe(hub.port, topics=["p%d" % k, "*"])
+                subs.append(s)
+            for s in subs[:5]:
+                s.close()
+            await asyncio.sleep(0.01 * rnd)
+        finally:
+            problems = await hub.stop()
+            for c in conns:
+                c.close()
+        check(not problems, "round %d: %s" % (rnd, "; ".join(problems)))
+    return "3 rounds"
+
+
+@case("presence-lmdb")
+async def t_presence_lmdb(ctx):
+    """--subscriptions with the LMDB store: announcements are committed by the committer
+    thread and reach a watcher; the API lists the subscriber; its leaving is announced."""
+    tok = jwt.hs256({"mercure": {"subscribe": ["*"]}}, SUB)
+    auth = [("Authorization", "Bearer " + tok)]
+    async with ctx.hub("--subscriber-key", SUB, "--subscriptions", "--heartbeat", "0") as hub:
+        w = await Stream.subscribe(hub.port, path=sub_path(
+            ["/.well-known/mercure/subscriptions{/topic}{/subscriber}"]), headers=auth)
+        subs = [await Stream.subscribe(hub.port, path=sub_path(["room%d" % i]), headers=auth)
+                for i in range(20)]
+        ok = await w.read_until(lambda st: len(st.events) >= 21, 10)
+        check(ok, "announcements: %d of 21" % len(w.events))
+        for s in subs:
+            s.close()
+        ok = await w.read_until(lambda st: len(st.events) >= 41, 10)
+        check(ok, "leave announcements: %d of 41" % len(w.events))
+        docs = [json.loads(e.data) for e in w.events]
+        check(sum(1 for d in docs if d["active"] is False) == 20, "leaves: %r" % docs[-3:])
+        w.close()
+    return "41 announcements through LMDB"
+
+
 # ---- 3. token expiry, conflation
+
+
+@case("token-expiry-queued")
+async def t_token_expiry_queued(ctx):
+    """A stream whose token expires while frames wait in its queue and a write is in flight
+    (the client does not read): closed at exp, no sanitizer report, the hub goes on."""
+    async with ctx.hub("--subscriber-key", SUB, "--heartbeat", "0", "--send-buffer", "8M") as hub:
+        tok = jwt.hs256({"exp": int(time.time()) + 2, "mercure": {"subscribe": ["*"]}}, SUB)
+        s = await Stream.subscribe(hub.port, path=sub_path(["big"]), rcvbuf=4096,
+                                   headers=[("Authorization", "Bearer " + tok)])
+        s.writer.transport.pause_reading()
+        c = await Conn.open(hub.port)
+        payload = "z" * 60000
+        for i in range(40):
+            r = await c.publish([("topic", "big"), ("data", "%d %s" % (i, payload))])
+            check(r.status == 200, "%r" % r)
+        c.close()
+        n = await hub.wait_metric('ssehub_disconnects_total{reason="lifetime"}',
+                                  lambda v: v >= 1, 6)
+        check(n >= 1, "the stream with an expired token was not closed")
+        s.close()
+        r = await publish(hub.port, [("topic", "big"), ("data", "after")])
+        check(r.status == 200, "%r" % r)
+    return "closed at exp with a write in flight"
+
+
+@case("private-conflate")
+async def t_private_conflate(ctx):
+    """Private updates under --slow conflate: a slow subscriber allowed one private topic
+    gets the newest of each topic it may see and never another's private update."""
+    tok = jwt.hs256({"mercure": {"subscribe": ["mine"]}}, SUB)
+    async with ctx.hub("--subscriber-key", SUB, "--send-buffer", "64KiB", "--slow",
+                       "conflate", "--heartbeat", "0") as hub:
+        s = await Stream.subscribe(hub.port, path=sub_path(["mine", "theirs", "pub"]),
+                                   rcvbuf=4096, headers=[("Authorization", "Bearer " + tok)])
+        s.writer.transport.pause_reading()
+        c = await Conn.open(hub.port)
+        payload = "q" * 5000
+        last = {}
+        for i in range(300):
+            t = ("mine", "theirs", "pub")[i % 3]
+            pairs = [("topic", t), ("data", "%s %d %s" % (t, i, payload))]
+            if t != "pub":
+                pairs.append(("private", "on"))
+            r = await c.publish(pairs)
+            check(r.status == 200, "%r" % r)
+            last[t] = r.text
+        c.close()
+        s.writer.transport.resume_reading()
+        await s.read_until(lambda st: any(e.id == last["pub"] for e in st.events) and
+                           any(e.id == last["mine"] for e in st.events), 20)
+        got = [e.data.split(" ")[0] for e in s.events]
+        check("theirs" not in got, "a private update of another topic was delivered")
+        check(any(e.id == last["mine"] for e in s.events), "the newest private update missing")
+        check(any(e.id == last["pub"] for e in s.events), "the newest public update missing")
+        s.close()
+    return "%d events delivered" % len(got)
 
 
 async def run_case(fn, exe, timeout):
