@@ -547,7 +547,7 @@ void sh_conn_respond(sh_conn_t *c, int status, const char *content_type, const c
         sh_conn_close(c, SH_DISC_ERROR);
         return;
     }
-    if (sh_access_log_enabled()) {
+    if (sh_access_log_enabled() && !c->pub_answer) { /* publish.c logs its answers */
         if (c->req != NULL && c->req->url.base != NULL)
             sh_access_log(c->peer, method_name(c), c->req->url.base, c->req->url.len, status,
                           (unsigned long long)body_len);

@@ -282,6 +282,29 @@ async def t_expect_continue(ctx):
     return "200 first, then 100 and 200"
 
 
+@case("access-log-async")
+async def t_access_log_async(ctx):
+    """The access log names each answered request: a publish answered after the committer
+    is logged as the POST it was, not as the request the parser reads by then."""
+    async with ctx.hub("--access-log", "-") as hub:
+        c = await Conn.open(hub.port)
+        c.send(publish_bytes([("topic", "t"), ("data", "x")]) +
+               request_bytes("GET", "/healthz?probe=1") +
+               publish_bytes([("topic", "t"), ("data", "y")]) +
+               request_bytes("GET", "/no-such-page"))
+        await c.drain()
+        got = [(await c.read_response(10)).status for _ in range(4)]
+        check(got == [200, 200, 200, 404], "answers: %r" % got)
+        c.close()
+        await hub.wait_stderr(r'"GET /no-such-page" 404')
+        lines = [ln for ln in hub.stderr_lines if '" 200 ' in ln or '" 404 ' in ln]
+        posts = [ln for ln in lines if '"POST /.well-known/mercure" 200' in ln]
+        gets = [ln for ln in lines if '"GET /healthz?probe=1" 200' in ln]
+        check(len(posts) == 2 and len(gets) == 1,
+              "access log: expected 2 POST lines and 1 GET /healthz line: %r" % lines)
+    return "2 POST, 1 GET, 1 404 logged"
+
+
 # ---- 2. closes and shutdown with publishes and announcements in flight
 
 
