@@ -305,6 +305,33 @@ async def t_access_log_async(ctx):
     return "2 POST, 1 GET, 1 404 logged"
 
 
+@case("ssecat-publish-lmdb", timeout=150)
+async def t_ssecat_publish_lmdb(ctx):
+    """The C client's pipelined --publish (ssecat, next to ssehub) against the LMDB
+    store's asynchronous answers: every line acknowledged, received in order."""
+    cat = os.path.join(os.path.dirname(ctx.exe), "ssecat")
+    check(os.access(cat, os.X_OK), "no ssecat next to %s" % ctx.exe)
+    n = 3000
+    lines = ["line %04d a&b=c+d %%25" % i for i in range(n)]
+    async with ctx.hub("--history", "5000", "--heartbeat", "0") as hub:
+        s = await Stream.subscribe(hub.port, topics=["cat"])
+        proc = await asyncio.create_subprocess_exec(
+            cat, "--publish", "http://127.0.0.1:%d/.well-known/mercure" % hub.port,
+            "--topic", "cat", stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+        _, err = await asyncio.wait_for(proc.communicate(("\n".join(lines) + "\n").encode()),
+                                        120)
+        check(proc.returncode == 0, "ssecat --publish: exit %s: %s" % (proc.returncode,
+                                                                    err.decode()[-500:]))
+        ok = await s.wait_events(n, 30)
+        got = [e.data for e in s.events]
+        check(ok and got == lines, "received %d of %d; first difference at %s" % (
+            len(got), n, next((i for i, (a, b) in enumerate(zip(got, lines)) if a != b),
+                              len(got))))
+        s.close()
+    return "%d lines published through LMDB and received in order" % n
+
+
 # ---- 2. closes and shutdown with publishes and announcements in flight
 
 
