@@ -472,6 +472,38 @@ async def t_private_conflate(ctx):
     return "%d events delivered" % len(got)
 
 
+@case("conflate-write-in-flight", timeout=150)
+async def t_conflate_in_flight(ctx):
+    """--slow conflate keeps a subscriber that stops reading, even when the write in flight
+    holds (nearly) a whole send buffer's worth as the next event comes: conflation cannot
+    drop those bytes, so they must not count as the queue being over its cap. When that
+    happens depends on the socket buffers: several rounds, each with a fresh hub and a
+    paused subscriber (before the fix about one round in seven dropped it as slow)."""
+    rounds = 24
+    conflated = 0
+    for rnd in range(rounds):
+        async with ctx.hub("--send-buffer", "64KiB", "--slow", "conflate", "--heartbeat", "0",
+                           store="memory") as hub:
+            slow = await Stream.subscribe(hub.port, topics=["ca", "cb"], rcvbuf=4096)
+            slow.writer.transport.pause_reading()
+            c = await Conn.open(hub.port)
+            payload = "w" * 10000
+            for i in range(600):
+                r = await c.publish([("topic", "ca" if i % 3 else "cb"),
+                                     ("data", "%d %s" % (i, payload))])
+                check(r.status == 200, "publish: %r" % r)
+            c.close()
+            await asyncio.sleep(0.1)
+            drops = await hub.metric('ssehub_disconnects_total{reason="slow"}')
+            n = await hub.metric("ssehub_conflated_total")
+            check(drops == 0, "round %d: a conflating subscriber was disconnected as slow "
+                  "(%d events conflated before)" % (rnd, n))
+            conflated += n
+            slow.close()
+    check(conflated > 0, "nothing was conflated in %d rounds" % rounds)
+    return "%d rounds, no subscriber dropped, %d events conflated" % (rounds, conflated)
+
+
 # ---- 4. everything at once
 
 
