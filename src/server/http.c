@@ -202,6 +202,7 @@ static void finish_closing(sh_conn_t *c)
 }
 
 static void feed(sh_conn_t *c, const char *data, size_t len);
+static void stream_began(sh_conn_t *c);
 static void resume_input(sh_conn_t *c);
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
@@ -407,8 +408,8 @@ void sh_conn_flush(sh_conn_t *c)
         c->paused = 0;
         uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
     }
-    if (c->state == SH_CONN_CLOSING && !sh_list_linked(&c->tq))
-        finish_closing(c);
+    if (c->state == SH_CONN_CLOSING && !sh_list_linked(&c->tq) && c->npub == 0)
+        finish_closing(c); /* (answers to publishes first: sh_conn_publish_done) */
 }
 
 static void on_write(uv_write_t *req, int status)
@@ -546,7 +547,7 @@ void sh_conn_respond(sh_conn_t *c, int status, const char *content_type, const c
         sh_conn_close(c, SH_DISC_ERROR);
         return;
     }
-    if (sh_access_log_enabled()) {
+    if (sh_access_log_enabled() && !c->pub_answer) { /* publish.c logs its answers */
         if (c->req != NULL && c->req->url.base != NULL)
             sh_access_log(c->peer, method_name(c), c->req->url.base, c->req->url.len, status,
                           (unsigned long long)body_len);
@@ -747,7 +748,10 @@ static int on_headers_complete(llhttp_t *p)
     if (c->req->expect_continue && p->method == HTTP_POST) {
         static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
 
-        (void)sh_conn_queue_copy(c, cont, sizeof(cont) - 1, NULL, 0);
+        if (c->npub > 0) /* an interim answer too goes after those before it */
+            (void)hold_copy(c, cont, sizeof(cont) - 1, NULL, 0);
+        else
+            (void)sh_conn_queue_copy(c, cont, sizeof(cont) - 1, NULL, 0);
     }
     return 0;
 }
@@ -909,11 +913,22 @@ void sh_conn_publish_done(sh_conn_t *c)
     if (c->closing)
         return;
     if (c->route_deferred && c->npub == 0) {
+        int in_resume = c->in_resume;
+
         c->route_deferred = 0;
         c->keep_alive = c->deferred_keep_alive;
+        /* The request is routed outside the parser: an answer that flushes (an error)
+         * must not parse the requests after it from within the handler, which goes on
+         * with the state of this one; the flush below resumes them. */
+        c->in_resume = 1;
         (void)dispatch(c); /* pauses again, or leaves input_paused for the flush to resume */
+        c->in_resume = in_resume;
+        if (!in_resume)
+            c->resume_again = 0;
         if (c->closing)
             return;
+        if (c->state == SH_CONN_STREAM)
+            stream_began(c);
     } else if (c->input_paused && c->state == SH_CONN_READING && !c->route_deferred &&
                !sh_list_linked(&c->tq) && !publishes_block(c)) {
         begin_request(c); /* the pipeline limit paused it before the next request began */
@@ -976,13 +991,26 @@ static void parse(sh_conn_t *c, const char *data, size_t len)
         c->state = SH_CONN_CLOSING;
 }
 
+/* The connection became a stream (routed by the parser, or behind publishes by
+ * sh_conn_publish_done), and the parser is not running: it reads no more requests, so the
+ * parser and the request buffers go back (an idle stream holds only its socket, queue and
+ * subscription), and reads resume if requests had paused them: a stream still reads, to
+ * see its client leave. */
+static void stream_began(sh_conn_t *c)
+{
+    sh_conn_drop_request(c);
+    c->input_paused = 0;
+    if (c->paused && !c->closing) {
+        c->paused = 0;
+        uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+    }
+}
+
 static void feed(sh_conn_t *c, const char *data, size_t len)
 {
     parse(c, data, len);
-    /* A stream reads no more requests: the parser (done running) and the request
-     * buffers go back (an idle stream holds only its socket, queue and subscription). */
     if (c->state == SH_CONN_STREAM)
-        sh_conn_drop_request(c);
+        stream_began(c);
     if (!c->closing && sh_list_linked(&c->dq))
         sh_conn_flush(c);
 }

@@ -6,6 +6,7 @@
  * through the worker's queue of completed publishes and its uv_async, and the connection
  * reads no further request until the answer is queued (responses stay in order).
  */
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -29,6 +30,8 @@ typedef struct pub_s {
     struct pub_s *qnext;  /* the worker's queue of completed publishes */
     struct pub_s *cnext;  /* the connection's FIFO of publishes to answer */
     ssehub_rcbuf_t *held; /* not a publish: another answer, held to keep the order */
+    char *target;         /* the request target, for the access log (when it is on) */
+    size_t target_len;
 } pub_t;
 
 static void pub_free(pub_t *p)
@@ -39,7 +42,25 @@ static void pub_free(pub_t *p)
     sh_pubreq_dispose(&p->r);
     if (p->held != NULL)
         ssehub_rcbuf_unref(p->held);
+    sh_free(p->target);
     sh_free(p);
+}
+
+/* A publish's error answer. Not sh_conn_error(): that one flushes, and a flush may resume
+ * the input and parse more requests while this answer is being made (with pub_answer
+ * set, their answers would skip the queue), and it marks the request being read (a later
+ * one) as answered. The caller flushes (on_pub_async through sh_conn_publish_done, or
+ * the parser's feed). */
+static size_t answer_error(sh_conn_t *c, int status, const char *reason)
+{
+    char body[512];
+    int n = snprintf(body, sizeof(body), "%s\n", reason != NULL ? reason : "error");
+
+    if (n < 0 || (size_t)n >= sizeof(body))
+        n = (int)sizeof(body) - 1;
+    sh_log_debug("%s: %d %s", c->peer, status, reason != NULL ? reason : "error");
+    sh_conn_respond(c, status, "text/plain; charset=utf-8", NULL, body, (size_t)n);
+    return (size_t)n;
 }
 
 /* Answers, in order, the decided publishes at the head of the connection's FIFO. Answers
@@ -58,11 +79,19 @@ static void answer_ready(sh_conn_t *c)
         if (p->held != NULL) {
             if (sh_conn_queue(c, p->held, 0) != 0)
                 sh_conn_close(c, SH_DISC_ERROR);
-        } else if (p->sp.status == 0)
-            sh_conn_respond(c, 200, "text/plain; charset=utf-8", NULL, p->sp.ev->id.ptr,
-                            p->sp.ev->id.len);
-        else
-            sh_conn_error(c, p->sp.status, p->sp.reason, 0);
+        } else {
+            size_t bytes = p->sp.ev != NULL ? p->sp.ev->id.len : 0;
+
+            if (p->sp.status == 0)
+                sh_conn_respond(c, 200, "text/plain; charset=utf-8", NULL, p->sp.ev->id.ptr,
+                                p->sp.ev->id.len);
+            else
+                bytes = answer_error(c, p->sp.status, p->sp.reason);
+            /* Logged here, not by sh_conn_respond: the parser may be on a later request. */
+            if (p->target != NULL)
+                sh_access_log(c->peer, "POST", p->target, p->target_len,
+                              p->sp.status == 0 ? 200 : p->sp.status, (unsigned long long)bytes);
+        }
         c->pub_answer = 0;
         pub_free(p);
     }
@@ -250,6 +279,13 @@ void sh_publish_handle(sh_conn_t *c)
         sh_pubreq_dispose(&r);
         sh_conn_error(c, 500, "out of memory", 0);
         return;
+    }
+    if (sh_access_log_enabled() && c->req->url.len > 0) {
+        p->target = sh_malloc(c->req->url.len);
+        if (p->target != NULL) {
+            memcpy(p->target, c->req->url.base, c->req->url.len);
+            p->target_len = c->req->url.len;
+        }
     }
     p->r = r; /* the request now owns the decoded body */
     p->conn = c;

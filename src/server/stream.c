@@ -212,12 +212,16 @@ static int over_cap(sh_conn_t *c, sh_event_t *ev, delivery_t *d)
     int rc;
 
     if (d->conflate) {
+        size_t busy = c->writing ? c->wbytes : 0;
+
         rc = sh_conn_queue_tagged(c, ev->wire, SH_SENDQ_COUNTED | SH_SENDQ_FORCE, ev->topic_hash);
         if (rc != 0)
             return rc;
-        d->conflated += sh_sendq_conflate(&c->out, c->writing ? c->wbytes : 0);
-        /* Still over: the newest event of each topic alone is more than the cap. */
-        return c->out.counted > c->out.limit && c->out.n > 1 ? SSEHUB_ENOBUFS : 0;
+        d->conflated += sh_sendq_conflate(&c->out, busy);
+        /* Still over: the newest event of each topic alone is more than the cap. The write
+         * in flight is not counted: conflation cannot drop it, and it was queued under the
+         * cap already (it may hold a whole cap's worth when a flush found the socket full). */
+        return c->out.counted > c->out.limit + busy && c->out.n > 1 ? SSEHUB_ENOBUFS : 0;
     }
     /* A frame larger than the whole cap is let through when nothing at all is waiting;
      * it counts, so nothing more is queued until the subscriber has taken it. */
