@@ -76,6 +76,7 @@ struct sh_worker_s {
     uv_async_t stop_async;  /* shut down */
     uv_timer_t tick;        /* timeouts and heartbeats */
     uv_idle_t flush_idle;   /* active while dirty connections wait for the next slice */
+    uv_check_t inbox_check; /* after each poll: events this loop's own publishes handed */
     sh_listener_t *listeners;
     size_t nlisteners;
     sh_inbox_t inbox;
