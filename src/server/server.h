@@ -211,10 +211,17 @@ void sh_cors_headers(sh_conn_t *c, sh_buf_t *b);
 void sh_stream_subscribe(sh_conn_t *c, const char *query, size_t query_len);
 void sh_stream_closed(sh_conn_t *c);
 void sh_worker_drain_inbox(sh_worker_t *w);
+/* Starts the idle handle: the loop polls without blocking, and the idle callback drains
+ * this loop's inbox, then flushes the next slice of dirty connections. */
+void sh_worker_idle_start(sh_worker_t *w);
 /* Flushes the next slice of dirty connections; the rest wait for the loop's next turn. */
 void sh_worker_flush_dirty(sh_worker_t *w);
 void sh_worker_tick_streams(sh_worker_t *w, uint64_t now);
 void sh_worker_close_streams(sh_worker_t *w);
+
+/* worker.c: drains the inbox if it holds events (those this loop's own publishes handed
+ * need no wakeup: the check and idle handles call this). 1 if it did. */
+int sh_worker_drain_own(sh_worker_t *w);
 
 /* publish.c */
 void sh_publish_handle(sh_conn_t *c);

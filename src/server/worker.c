@@ -64,9 +64,12 @@ static void sink_hand(void *user, sh_event_t *ev)
         atomic_store_explicit(&w->inbox.tail, tail + 1, memory_order_release);
         /* The publisher's own loop needs no wakeup (an eventfd write, then a read and a
          * poll wakeup): its check handle drains the inbox after this round of I/O. The
-         * 200 answer is written before that, in the same round. */
+         * 200 answer is written before that, in the same round. The idle handle keeps
+         * the loop from blocking in poll first (an event handed from a timer). */
         if (w != tl_worker)
             uv_async_send(&w->inbox_async);
+        else if (!w->stopping && !uv_is_active((uv_handle_t *)&w->flush_idle))
+            sh_worker_idle_start(w);
     }
 }
 
@@ -84,14 +87,19 @@ static void on_inbox(uv_async_t *a)
     sh_worker_drain_inbox(a->data);
 }
 
-/* After each poll's callbacks: the events this loop's own publishes (and timers) handed. */
+int sh_worker_drain_own(sh_worker_t *w)
+{
+    if (atomic_load_explicit(&w->inbox.head, memory_order_relaxed) ==
+        atomic_load_explicit(&w->inbox.tail, memory_order_acquire))
+        return 0;
+    sh_worker_drain_inbox(w);
+    return 1;
+}
+
+/* After each poll's callbacks: the events this loop's own publishes handed. */
 static void on_inbox_check(uv_check_t *h)
 {
-    sh_worker_t *w = h->data;
-
-    if (atomic_load_explicit(&w->inbox.head, memory_order_relaxed) !=
-        atomic_load_explicit(&w->inbox.tail, memory_order_acquire))
-        sh_worker_drain_inbox(w);
+    sh_worker_drain_own(h->data);
 }
 
 /* ---- Timers. */
