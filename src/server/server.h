@@ -144,16 +144,19 @@ typedef struct sh_req_s {
 struct sh_conn_s {
     uv_tcp_t tcp;
     sh_worker_t *w;
-    int state;
-    int writing;      /* a uv_write is in flight */
-    int closing;      /* uv_close called */
-    int keep_alive;   /* after the current response */
-    int is_loopback;  /* the peer is on a loopback address */
-    int paused;       /* reads stopped: too much output queued */
-    int input_paused; /* the parser waits for the output to drain; the rest is in pending */
-    int in_resume, resume_again;
-    char peer[64]; /* "addr:port" */
-    sh_req_t *req; /* reading requests; NULL once a stream */
+    /* One byte each (an idle stream is mostly this struct: see docs/benchmarks.md). */
+    unsigned char state;
+    unsigned char writing;     /* a uv_write is in flight */
+    unsigned char closing;     /* uv_close called */
+    unsigned char keep_alive;  /* after the current response */
+    unsigned char is_loopback; /* the peer is on a loopback address */
+    unsigned char paused;      /* reads stopped: too much output queued */
+    unsigned char
+        input_paused; /* the parser waits for the output to drain; the rest is in pending */
+    unsigned char in_resume, resume_again;
+    unsigned char reason; /* why it was closed (sh_disconnect_reason), for streams */
+    char peer[56];        /* "addr:port", "[v6addr]:port": at most 54 bytes and NUL */
+    sh_req_t *req;        /* reading requests; NULL once a stream */
     sh_sendq_t out;
     size_t wbytes;     /* bytes in the write in flight */
     uint64_t deadline; /* reading: header/body deadline (loop ms) */
@@ -167,7 +170,6 @@ struct sh_conn_s {
     char sub_id[SH_SUB_ID_MAX]; /* --subscriptions: the subscriber's urn:uuid: id */
     sh_presence_rec_t *precs;   /* --subscriptions: one record per selector (presence.c) */
     size_t nprecs;
-    int reason;    /* why it was closed (sh_disconnect_reason), for streams */
     sh_list_t all; /* worker->conns */
     sh_list_t tq;  /* reading, lingering or streams_hb */
     sh_list_t aq;  /* streams_age */
