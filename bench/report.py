@@ -202,7 +202,7 @@ def main():
               "afresh for each line):")
     md.append("")
     md.append("```sh")
-    md.append("build/ssehub --listen 127.0.0.1:0 --no-ui          # ssehub, defaults otherwise")
+    md.append("build/ssehub --listen 127.0.0.1:0 --no-ui --store memory  # ssehub: the memory store (as Nchan's), defaults otherwise")
     md.append("build/bench/sse_floor --listen 127.0.0.1:0         # the floor")
     md.append("nginx -p PREFIX -c PREFIX/nginx.conf               # Nchan: bench/nchan.conf.in")
     for line in open(a.commands):

@@ -85,7 +85,7 @@ start_server() {
     : >"$log"
     case "$1" in
     ssehub)
-        "$ssehub" --listen 127.0.0.1:0 --no-ui 2>"$log" &
+        "$ssehub" --listen 127.0.0.1:0 --no-ui --store memory 2>"$log" &
         server_pid=$!
         target=ssehub
         ;;

@@ -84,6 +84,7 @@ struct sh_worker_s {
     uv_async_t stop_async;  /* shut down */
     uv_timer_t tick;        /* timeouts and heartbeats */
     uv_idle_t flush_idle;   /* active while dirty connections wait for the next slice */
+    uv_check_t inbox_check; /* after each poll: events this loop's own publishes handed */
     sh_listener_t *listeners;
     size_t nlisteners;
     sh_inbox_t inbox;
@@ -152,16 +153,19 @@ typedef struct sh_req_s {
 struct sh_conn_s {
     uv_tcp_t tcp;
     sh_worker_t *w;
-    int state;
-    int writing;      /* a uv_write is in flight */
-    int closing;      /* uv_close called */
-    int keep_alive;   /* after the current response */
-    int is_loopback;  /* the peer is on a loopback address */
-    int paused;       /* reads stopped: too much output queued */
-    int input_paused; /* the parser waits for the output to drain; the rest is in pending */
-    int in_resume, resume_again;
-    char peer[64]; /* "addr:port" */
-    sh_req_t *req; /* reading requests; NULL once a stream */
+    /* One byte each (an idle stream is mostly this struct: see docs/benchmarks.md). */
+    unsigned char state;
+    unsigned char writing;     /* a uv_write is in flight */
+    unsigned char closing;     /* uv_close called */
+    unsigned char keep_alive;  /* after the current response */
+    unsigned char is_loopback; /* the peer is on a loopback address */
+    unsigned char paused;      /* reads stopped: too much output queued */
+    unsigned char
+        input_paused; /* the parser waits for the output to drain; the rest is in pending */
+    unsigned char in_resume, resume_again;
+    unsigned char reason; /* why it was closed (sh_disconnect_reason), for streams */
+    char peer[56];        /* "addr:port", "[v6addr]:port": at most 54 bytes and NUL */
+    sh_req_t *req;        /* reading requests; NULL once a stream */
     sh_sendq_t out;
     size_t wbytes;     /* bytes in the write in flight */
     uint64_t deadline; /* reading: header/body deadline (loop ms) */
@@ -181,7 +185,6 @@ struct sh_conn_s {
     int pub_answer;     /* a publish's answer is being written */
     int route_deferred; /* a request waits, unrouted, for the publishes before it */
     int deferred_keep_alive;
-    int reason;    /* why it was closed (sh_disconnect_reason), for streams */
     sh_list_t all; /* worker->conns */
     sh_list_t tq;  /* reading, lingering or streams_hb */
     sh_list_t aq;  /* streams_age */
@@ -225,6 +228,9 @@ void sh_cors_headers(sh_conn_t *c, sh_buf_t *b);
 void sh_stream_subscribe(sh_conn_t *c, const char *query, size_t query_len);
 void sh_stream_closed(sh_conn_t *c);
 void sh_worker_drain_inbox(sh_worker_t *w);
+/* Starts the idle handle: the loop polls without blocking, and the idle callback drains
+ * this loop's inbox, then flushes the next slice of dirty connections. */
+void sh_worker_idle_start(sh_worker_t *w);
 /* Flushes the next slice of dirty connections; the rest wait for the loop's next turn. */
 void sh_worker_flush_dirty(sh_worker_t *w);
 void sh_worker_tick_streams(sh_worker_t *w, uint64_t now);
@@ -235,6 +241,9 @@ void sh_worker_close_streams(sh_worker_t *w);
 /* Some publishes of |c| were answered asynchronously: go on with its input (a request
  * that waited for them is routed now). publish.c calls it. */
 void sh_conn_publish_done(sh_conn_t *c);
+/* worker.c: drains the inbox if it holds events (those this loop's own publishes handed
+ * need no wakeup: the check and idle handles call this). 1 if it did. */
+int sh_worker_drain_own(sh_worker_t *w);
 
 /* publish.c */
 void sh_publish_handle(sh_conn_t *c);

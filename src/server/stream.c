@@ -258,7 +258,13 @@ static void deliver(sh_sub_t *sub, sh_event_t *ev, void *user)
 
 static void on_flush_idle(uv_idle_t *h)
 {
-    sh_worker_flush_dirty(h->data);
+    if (!sh_worker_drain_own(h->data)) /* a drain flushes the next slice itself */
+        sh_worker_flush_dirty(h->data);
+}
+
+void sh_worker_idle_start(sh_worker_t *w)
+{
+    uv_idle_start(&w->flush_idle, on_flush_idle);
 }
 
 void sh_worker_drain_inbox(sh_worker_t *w)

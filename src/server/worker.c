@@ -29,6 +29,9 @@ uint64_t sh_server_now(sh_worker_t *w)
 
 /* ---- The inbox: a single-producer ring (producers are serialised by the store lock). */
 
+/* The worker whose loop runs on this thread (NULL on other threads). */
+static _Thread_local sh_worker_t *tl_worker;
+
 static int inbox_has_room(sh_worker_t *w, size_t n)
 {
     size_t tail = atomic_load_explicit(&w->inbox.tail, memory_order_relaxed);
@@ -59,7 +62,14 @@ static void sink_hand(void *user, sh_event_t *ev)
 
         w->inbox.slots[tail & (SH_INBOX_CAP - 1)] = sh_event_ref(ev);
         atomic_store_explicit(&w->inbox.tail, tail + 1, memory_order_release);
-        uv_async_send(&w->inbox_async);
+        /* The publisher's own loop needs no wakeup (an eventfd write, then a read and a
+         * poll wakeup): its check handle drains the inbox after this round of I/O. The
+         * 200 answer is written before that, in the same round. The idle handle keeps
+         * the loop from blocking in poll first (an event handed from a timer). */
+        if (w != tl_worker)
+            uv_async_send(&w->inbox_async);
+        else if (!w->stopping && !uv_is_active((uv_handle_t *)&w->flush_idle))
+            sh_worker_idle_start(w);
     }
 }
 
@@ -75,6 +85,21 @@ const sh_store_sink_t *sh_server_sink(sh_server_t *srv, sh_store_sink_t *sink)
 static void on_inbox(uv_async_t *a)
 {
     sh_worker_drain_inbox(a->data);
+}
+
+int sh_worker_drain_own(sh_worker_t *w)
+{
+    if (atomic_load_explicit(&w->inbox.head, memory_order_relaxed) ==
+        atomic_load_explicit(&w->inbox.tail, memory_order_acquire))
+        return 0;
+    sh_worker_drain_inbox(w);
+    return 1;
+}
+
+/* After each poll's callbacks: the events this loop's own publishes handed. */
+static void on_inbox_check(uv_check_t *h)
+{
+    sh_worker_drain_own(h->data);
 }
 
 /* ---- Timers. */
@@ -144,6 +169,7 @@ static void on_stop(uv_async_t *a)
     uv_timer_stop(&w->tick);
     uv_close((uv_handle_t *)&w->tick, on_closed_free_nothing);
     uv_close((uv_handle_t *)&w->flush_idle, on_closed_free_nothing);
+    uv_close((uv_handle_t *)&w->inbox_check, on_closed_free_nothing);
     uv_close((uv_handle_t *)&w->inbox_async, on_closed_free_nothing);
     uv_close((uv_handle_t *)&w->stop_async, on_closed_free_nothing);
     sh_publish_worker_stop(w, on_closed_free_nothing);
@@ -163,7 +189,9 @@ static void *worker_main(void *arg)
 {
     sh_worker_t *w = arg;
 
+    tl_worker = w;
     uv_run(&w->loop, UV_RUN_DEFAULT);
+    tl_worker = NULL;
     drop_inbox(w);
     return NULL;
 }
@@ -297,6 +325,10 @@ static int worker_init(sh_server_t *srv, sh_worker_t *w, unsigned index)
     w->flush_idle.data = w;
     if ((rc = sh_publish_worker_init(w)) != 0)
         return rc;
+    uv_check_init(&w->loop, &w->inbox_check);
+    w->inbox_check.data = w;
+    uv_check_start(&w->inbox_check, on_inbox_check);
+    uv_unref((uv_handle_t *)&w->inbox_check); /* keeps no loop alive */
     uv_timer_init(&w->loop, &w->tick);
     w->tick.data = w;
     uv_timer_start(&w->tick, on_tick, SH_TICK_MS, SH_TICK_MS);
