@@ -443,17 +443,28 @@ int sh_conn_queue_tagged(sh_conn_t *c, ssehub_rcbuf_t *buf, int flags, uint64_t 
     return rc;
 }
 
+/* A new frame holding |head| then |body|: 0 with |*out|, or SSEHUB_ENOMEM. */
+static int copy_frame(const char *head, size_t head_len, const char *body, size_t body_len,
+                      ssehub_rcbuf_t **out)
+{
+    int rc = ssehub_rcbuf_new(head_len + body_len, out);
+
+    if (rc != 0)
+        return rc;
+    memcpy(ssehub_rcbuf_data(*out), head, head_len);
+    if (body_len > 0)
+        memcpy(ssehub_rcbuf_data(*out) + head_len, body, body_len);
+    return 0;
+}
+
 int sh_conn_queue_copy(sh_conn_t *c, const char *head, size_t head_len, const char *body,
                        size_t body_len)
 {
     ssehub_rcbuf_t *rb;
-    int rc = ssehub_rcbuf_new(head_len + body_len, &rb);
+    int rc = copy_frame(head, head_len, body, body_len, &rb);
 
     if (rc != 0)
         return rc;
-    memcpy(ssehub_rcbuf_data(rb), head, head_len);
-    if (body_len > 0)
-        memcpy(ssehub_rcbuf_data(rb) + head_len, body, body_len);
     rc = sh_conn_queue(c, rb, 0);
     ssehub_rcbuf_unref(rb);
     return rc;
@@ -464,13 +475,10 @@ static int hold_copy(sh_conn_t *c, const char *head, size_t head_len, const char
                      size_t body_len)
 {
     ssehub_rcbuf_t *rb;
-    int rc = ssehub_rcbuf_new(head_len + body_len, &rb);
+    int rc = copy_frame(head, head_len, body, body_len, &rb);
 
     if (rc != 0)
         return rc;
-    memcpy(ssehub_rcbuf_data(rb), head, head_len);
-    if (body_len > 0)
-        memcpy(ssehub_rcbuf_data(rb) + head_len, body, body_len);
     rc = sh_publish_hold(c, rb);
     ssehub_rcbuf_unref(rb);
     return rc;
