@@ -847,7 +847,8 @@ static void usage(FILE *f)
             "  --drain S              at most this long for the last deliveries [10]\n"
             "  --connect-timeout S    for each connection's response head [20]\n"
             "  --connect-batch N      connections opened at once per process [256]\n"
-            "  --procs N              subscriber processes [one per 15000 subscribers]\n"
+            "  --procs N              subscriber processes [one per 15000 subscribers,\n"
+            "                         at least one per CPU]\n"
             "  --no-spread            do not bind sources to 127.0.0.2-127.0.0.254\n"
             "  --pid PID              the server's pid: its memory and CPU time (and its\n"
             "                         children's, e.g. nginx workers) are reported\n"
@@ -989,8 +990,16 @@ static void parse_opts(int argc, char **argv, opts_t *o)
     o->pub_form = body ? strcmp(body, "form") == 0 : !nchan;
     if (strstr(o->sub_path, "%s") == NULL || strstr(o->pub_path, "%") != strstr(o->pub_path, "%s"))
         die("--sub-path needs one %s; --pub-path may have one %s and no other %");
-    if (o->procs == 0)
+    if (o->procs == 0) {
+        /* One per 15,000 subscribers (open files), and at least one per CPU: a single
+         * receiving process would bound the latency of a server that sends from several
+         * threads at once (measured: docs/benchmarks.md, 10 msg/s). */
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
         o->procs = (int)((o->subs + 14999) / 15000);
+        if (cpus > o->procs && (long)o->subs >= cpus)
+            o->procs = (int)(cpus < MAX_PROCS ? cpus : MAX_PROCS);
+    }
     if (o->procs < 1)
         o->procs = 1;
 }
