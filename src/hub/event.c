@@ -38,6 +38,19 @@ static char *put_str(char *dst, sh_str_t *copy, sh_str_t s)
  * the type), then makes the one block: struct, topic array, id, topics. The data line is
  * always written, even for empty data, because a receiver dispatches no event without one.
  */
+/* The conflation key: a hash of the whole topic list, in order, so that an event on
+ * [A, B] never stands in for a newer one on [A] alone (B's newest update would be lost
+ * to a subscriber of both). Never 0 (0 means untagged). */
+static uint64_t topics_hash(const sh_str_t *topics, size_t n)
+{
+    uint64_t h = sh_map_hash(topics[0].ptr, topics[0].len);
+    size_t i;
+
+    for (i = 1; i < n; i++)
+        h = (h * 0x9e3779b97f4a7c15ULL) ^ sh_map_hash(topics[i].ptr, topics[i].len);
+    return h != 0 ? h : 1;
+}
+
 int sh_event_new(const sh_event_init_t *init, sh_event_t **out)
 {
     ssehub_sse_event_t se;
@@ -91,7 +104,7 @@ int sh_event_new(const sh_event_init_t *init, sh_event_t **out)
     ev->topics = (sh_str_t *)(ev + 1);
     ev->ntopics = init->ntopics;
     ev->is_private = init->is_private != 0;
-    ev->topic_hash = sh_map_hash(init->topics[0].ptr, init->topics[0].len);
+    ev->topic_hash = topics_hash(init->topics, init->ntopics);
     p = (char *)(ev->topics + init->ntopics);
     p = put_str(p, &ev->id, init->id);
     for (i = 0; i < init->ntopics; i++)

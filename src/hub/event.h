@@ -41,7 +41,7 @@ typedef struct sh_event_s {
     sh_str_t id;          /* points into this allocation, NUL-terminated */
     sh_str_t *topics;     /* points into this allocation; each NUL-terminated */
     size_t ntopics;
-    uint64_t topic_hash; /* sh_map_hash() of topics[0]: the conflation key, never 0 */
+    uint64_t topic_hash; /* a hash of the topic list: the conflation key, never 0 */
     unsigned is_private : 1;
 } sh_event_t;
 

@@ -1755,6 +1755,31 @@ static const char *sendq_text(const sh_sendq_t *q)
     return out;
 }
 
+/* The conflation key covers the whole topic list: an event on [a, b] and a newer one on
+ * [a] have different keys (conflating them would lose b's newest update), the same list
+ * has the same key whatever the id, and the order of the list counts as given. */
+static void test_hub_event_conflation_key(void **state)
+{
+    sh_event_t *ab = mkev("a,b", "1", 1, 0, 0);
+    sh_event_t *ab2 = mkev("a,b", "2", 2, 0, 0);
+    sh_event_t *a = mkev("a", "3", 3, 0, 0);
+    sh_event_t *b = mkev("b", "4", 4, 0, 0);
+    sh_event_t *ba = mkev("b,a", "5", 5, 0, 0);
+
+    (void)state;
+    assert_int_equal(ab->topic_hash, ab2->topic_hash);
+    assert_int_not_equal(ab->topic_hash, a->topic_hash);
+    assert_int_not_equal(ab->topic_hash, b->topic_hash);
+    assert_int_not_equal(ab->topic_hash, ba->topic_hash);
+    assert_int_not_equal(a->topic_hash, b->topic_hash);
+    assert_int_not_equal(a->topic_hash, 0);
+    sh_event_unref(ab);
+    sh_event_unref(ab2);
+    sh_event_unref(a);
+    sh_event_unref(b);
+    sh_event_unref(ba);
+}
+
 /* --slow conflate: the newest counted frame of each tag stays, in order; untagged and
  * uncounted frames, and a frame being written, are never dropped. */
 static void test_hub_sendq_conflate(void **state)
@@ -2094,6 +2119,7 @@ int main(void)
         cmocka_unit_test(test_hub_subs_remove_in_callback),
         cmocka_unit_test(test_hub_subs_oom),
         cmocka_unit_test(test_hub_sendq_accounting),
+        cmocka_unit_test(test_hub_event_conflation_key),
         cmocka_unit_test(test_hub_sendq_conflate),
         cmocka_unit_test(test_hub_sendq_iov_partial),
         cmocka_unit_test(test_hub_sendq_random_against_model),
