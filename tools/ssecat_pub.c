@@ -33,7 +33,7 @@ typedef struct pub_s {
     uv_loop_t loop;
     sh_url_t url;
     SSL_CTX *tls;
-    sh_conn_t *conn;
+    sh_cconn_t *conn;
     sh_resp_t resp;
     uv_fs_t read_req; /* stdin is a file: reads through the thread pool */
     union {
@@ -73,7 +73,7 @@ static void stop(pub_t *p, int status)
     p->done = true;
     if (status > p->status)
         p->status = status;
-    sh_conn_close(p->conn);
+    sh_cconn_close(p->conn);
     p->conn = NULL;
     if (p->in_is_stream) {
         p->reading = false;
@@ -177,7 +177,7 @@ static int flush_out(pub_t *p)
 
     if (!p->connected || p->close_announced || p->unwritten == p->unacked.len)
         return 0;
-    rc = sh_conn_write(p->conn, p->unacked.base + p->unwritten, p->unacked.len - p->unwritten);
+    rc = sh_cconn_write(p->conn, p->unacked.base + p->unwritten, p->unacked.len - p->unwritten);
     p->unwritten = p->unacked.len;
     if (rc != 0) {
         fprintf(stderr, "ssecat: cannot send to %s: %s\n", p->url.authority,
@@ -422,9 +422,9 @@ static int on_complete(void *user)
 
 static const sh_resp_cbs_t resp_cbs = {on_head, on_body, on_complete};
 
-static void on_conn_read(sh_conn_t *conn, const char *data, size_t len)
+static void on_conn_read(sh_cconn_t *conn, const char *data, size_t len)
 {
-    pub_t *p = sh_conn_data(conn);
+    pub_t *p = sh_cconn_data(conn);
     int rc;
 
     rc = sh_resp_feed(&p->resp, data, len);
@@ -440,14 +440,14 @@ static void on_conn_read(sh_conn_t *conn, const char *data, size_t len)
     read_more(p);
 }
 
-static const sh_conn_cbs_t conn_cbs;
+static const sh_cconn_cbs_t conn_cbs;
 
 /* Opens a new connection, on which every unanswered request goes again. */
 static void reconnect(pub_t *p)
 {
     int rc;
 
-    sh_conn_close(p->conn);
+    sh_cconn_close(p->conn);
     p->conn = NULL;
     sh_resp_dispose(&p->resp);
     sh_resp_init(&p->resp, &resp_cbs, p);
@@ -455,7 +455,7 @@ static void reconnect(pub_t *p)
     p->close_announced = false;
     p->unwritten = p->head;
     p->idle_retries++;
-    rc = sh_conn_new(&p->loop, &p->url, p->tls, &conn_cbs, p, &p->conn);
+    rc = sh_cconn_new(&p->loop, &p->url, p->tls, &conn_cbs, p, &p->conn);
     if (rc != 0) {
         fprintf(stderr, "ssecat: cannot reconnect to %s: %s\n", p->url.authority,
                 rc == SSEHUB_ENOMEM ? ssehub_strerror(rc) : uv_strerror(rc));
@@ -463,9 +463,9 @@ static void reconnect(pub_t *p)
     }
 }
 
-static void on_conn_end(sh_conn_t *conn, int status, const char *why)
+static void on_conn_end(sh_cconn_t *conn, int status, const char *why)
 {
-    pub_t *p = sh_conn_data(conn);
+    pub_t *p = sh_cconn_data(conn);
     uint64_t waiting;
 
     (void)status;
@@ -494,9 +494,9 @@ static void on_conn_end(sh_conn_t *conn, int status, const char *why)
     stop(p, 1);
 }
 
-static void on_conn_connect(sh_conn_t *conn, int status, const char *why)
+static void on_conn_connect(sh_cconn_t *conn, int status, const char *why)
 {
-    pub_t *p = sh_conn_data(conn);
+    pub_t *p = sh_cconn_data(conn);
 
     if (status != 0) {
         fprintf(stderr, "ssecat: cannot publish to %s: %s\n", p->url.href, why);
@@ -509,7 +509,7 @@ static void on_conn_connect(sh_conn_t *conn, int status, const char *why)
     read_more(p);
 }
 
-static const sh_conn_cbs_t conn_cbs = {on_conn_connect, on_conn_read, on_conn_end};
+static const sh_cconn_cbs_t conn_cbs = {on_conn_connect, on_conn_read, on_conn_end};
 
 int ssecat_publish(const ssecat_opts_t *o)
 {
@@ -557,7 +557,7 @@ int ssecat_publish(const ssecat_opts_t *o)
         uv_loop_close(&p.loop);
         goto out;
     }
-    rc = sh_conn_new(&p.loop, &p.url, p.tls, &conn_cbs, &p, &p.conn);
+    rc = sh_cconn_new(&p.loop, &p.url, p.tls, &conn_cbs, &p, &p.conn);
     if (rc != 0) {
         fprintf(stderr, "ssecat: cannot connect to %s: %s\n", p.url.authority,
                 rc == SSEHUB_ENOMEM ? ssehub_strerror(rc) : uv_strerror(rc));

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The EventSource client (include/ssehub/client.h): the WHATWG state machine over
- * sh_conn (TCP, TLS), sh_resp (llhttp) and the protocol core's parser, with one timer for
+ * sh_cconn (TCP, TLS), sh_resp (llhttp) and the protocol core's parser, with one timer for
  * the connect timeout, the idle timeout and the reconnection delay.
  */
 #include "ssehub/client.h"
@@ -61,7 +61,7 @@ struct ssehub_client_s {
     sh_url_t *url;               /* the URL of the attempt: origin_url or redirect_url */
     sh_url_t next_url;           /* the redirect target, between decision and action */
     SSL_CTX *tls;                /* made when an https URL is first met */
-    sh_conn_t *conn;             /* the connection, NULL between attempts */
+    sh_cconn_t *conn;            /* the connection, NULL between attempts */
     sh_resp_t resp;              /* its response reader */
     bool resp_live;              /* |resp| is initialised */
     ssehub_sse_parser_t *parser; /* the stream parser, kept across connections */
@@ -129,7 +129,7 @@ static void timer_start(ssehub_client_t *c, timer_mode_t mode, uint64_t ms)
 /* Ends the connection of the attempt under way, if any. Never called inside llhttp. */
 static void drop_conn(ssehub_client_t *c)
 {
-    sh_conn_close(c->conn);
+    sh_cconn_close(c->conn);
     c->conn = NULL;
     if (c->resp_live) {
         sh_resp_dispose(&c->resp);
@@ -369,9 +369,9 @@ static void do_action(ssehub_client_t *c)
 
 /* ---- Connection callbacks ------------------------------------------------------------ */
 
-static void on_conn_read(sh_conn_t *conn, const char *data, size_t len)
+static void on_conn_read(sh_cconn_t *conn, const char *data, size_t len)
 {
-    ssehub_client_t *c = sh_conn_data(conn);
+    ssehub_client_t *c = sh_cconn_data(conn);
     int rc;
 
     rc = sh_resp_feed(&c->resp, data, len);
@@ -395,9 +395,9 @@ static void on_conn_read(sh_conn_t *conn, const char *data, size_t len)
         timer_start(c, TIMER_IDLE, c->opt.idle_timeout_ms);
 }
 
-static void on_conn_end(sh_conn_t *conn, int status, const char *why)
+static void on_conn_end(sh_cconn_t *conn, int status, const char *why)
 {
-    ssehub_client_t *c = sh_conn_data(conn);
+    ssehub_client_t *c = sh_cconn_data(conn);
     int rc = 0;
 
     if (status == SSEHUB_EEOF)
@@ -459,14 +459,14 @@ static int send_request(ssehub_client_t *c)
     if (rc == 0)
         rc = sh_buf_append_str(&b, "\r\n");
     if (rc == 0)
-        rc = sh_conn_write(c->conn, b.base, b.len);
+        rc = sh_cconn_write(c->conn, b.base, b.len);
     sh_buf_dispose(&b);
     return rc;
 }
 
-static void on_conn_connect(sh_conn_t *conn, int status, const char *why)
+static void on_conn_connect(sh_cconn_t *conn, int status, const char *why)
 {
-    ssehub_client_t *c = sh_conn_data(conn);
+    ssehub_client_t *c = sh_cconn_data(conn);
     int rc;
 
     if (status == 0) {
@@ -483,7 +483,7 @@ static void on_conn_connect(sh_conn_t *conn, int status, const char *why)
         connection_lost(c, status);
 }
 
-static const sh_conn_cbs_t conn_cbs = {on_conn_connect, on_conn_read, on_conn_end};
+static const sh_cconn_cbs_t conn_cbs = {on_conn_connect, on_conn_read, on_conn_end};
 
 /* Starts connecting to c->url: a new connection and response reader, the connect timer. */
 static void start_attempt(ssehub_client_t *c)
@@ -499,7 +499,7 @@ static void start_attempt(ssehub_client_t *c)
     }
     sh_resp_init(&c->resp, &resp_cbs, c);
     c->resp_live = true;
-    rc = sh_conn_new(c->loop, c->url, c->url->tls ? c->tls : NULL, &conn_cbs, c, &c->conn);
+    rc = sh_cconn_new(c->loop, c->url, c->url->tls ? c->tls : NULL, &conn_cbs, c, &c->conn);
     if (rc != 0) {
         set_msg(c, "cannot connect to %s: %s", c->url->authority,
                 rc == SSEHUB_ENOMEM ? ssehub_strerror(rc) : uv_strerror(rc));
@@ -687,7 +687,7 @@ void ssehub_client_close(ssehub_client_t *c)
     c->state = SSEHUB_CLIENT_CLOSED;
     if (c->run != NULL)
         c->run->closed_by_user = true;
-    sh_conn_close(c->conn);
+    sh_cconn_close(c->conn);
     c->conn = NULL;
     /* The response reader may be in use up the stack: it goes with the client. */
     uv_close((uv_handle_t *)&c->timer, on_timer_closed);

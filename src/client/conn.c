@@ -13,9 +13,9 @@
 
 #define READ_BUF (64 * 1024)
 
-struct sh_conn_s {
+struct sh_cconn_s {
     uv_loop_t *loop;
-    const sh_conn_cbs_t *cbs;
+    const sh_cconn_cbs_t *cbs;
     void *data;
     char *host;               /* the URL's host, for verification and SNI */
     bool host_is_ip;          /* verify an IP address SAN rather than a name */
@@ -33,20 +33,20 @@ struct sh_conn_s {
     bool gai_pending;         /* |gai| has not called back yet */
     bool tcp_live;            /* |tcp| is initialised and not closed */
     bool connected;           /* TCP (and TLS) established */
-    bool closing;             /* sh_conn_close() was called: no more callbacks */
+    bool closing;             /* sh_cconn_close() was called: no more callbacks */
 };
 
 typedef struct write_req_s {
     uv_write_t req;
-    sh_conn_t *conn;
+    sh_cconn_t *conn;
     size_t len;
     char bytes[];
 } write_req_t;
 
-static void try_next(sh_conn_t *c);
+static void try_next(sh_cconn_t *c);
 
 /* Frees |c| once closed and nothing of libuv's refers to it any more. */
-static void maybe_free(sh_conn_t *c)
+static void maybe_free(sh_cconn_t *c)
 {
     if (!c->closing || c->pending != 0)
         return;
@@ -61,7 +61,7 @@ static void maybe_free(sh_conn_t *c)
 
 static void on_tcp_closed(uv_handle_t *h)
 {
-    sh_conn_t *c = h->data;
+    sh_cconn_t *c = h->data;
 
     c->pending--;
     if (c->closing) {
@@ -71,7 +71,7 @@ static void on_tcp_closed(uv_handle_t *h)
     try_next(c); /* closed after a failed attempt: the next address */
 }
 
-static void close_tcp(sh_conn_t *c)
+static void close_tcp(sh_cconn_t *c)
 {
     if (c->tcp_live) {
         c->tcp_live = false;
@@ -80,7 +80,7 @@ static void close_tcp(sh_conn_t *c)
 }
 
 /* Reports a connection that cannot go on, once; the owner then closes it. */
-static void fail(sh_conn_t *c, int status, const char *why)
+static void fail(sh_cconn_t *c, int status, const char *why)
 {
     if (c->closing)
         return;
@@ -93,7 +93,7 @@ static void fail(sh_conn_t *c, int status, const char *why)
 static void on_write(uv_write_t *req, int status)
 {
     write_req_t *w = (write_req_t *)req;
-    sh_conn_t *c = w->conn;
+    sh_cconn_t *c = w->conn;
 
     c->write_pending -= w->len;
     sh_free(w);
@@ -106,7 +106,7 @@ static void on_write(uv_write_t *req, int status)
         fail(c, status, uv_strerror(status));
 }
 
-static int write_raw(sh_conn_t *c, const char *data, size_t len)
+static int write_raw(sh_cconn_t *c, const char *data, size_t len)
 {
     write_req_t *w;
     uv_buf_t b;
@@ -132,7 +132,7 @@ static int write_raw(sh_conn_t *c, const char *data, size_t len)
 }
 
 /* Sends what OpenSSL wrote into its output BIO. */
-static int flush_tls(sh_conn_t *c)
+static int flush_tls(sh_cconn_t *c)
 {
     BIO *wbio = SSL_get_wbio(c->ssl);
     char buf[16 * 1024];
@@ -147,7 +147,7 @@ static int flush_tls(sh_conn_t *c)
 }
 
 /* Describes why the handshake failed: the certificate check, or OpenSSL's error queue. */
-static void tls_reason(sh_conn_t *c, char *why, size_t len)
+static void tls_reason(sh_cconn_t *c, char *why, size_t len)
 {
     long v = SSL_get_verify_result(c->ssl);
     unsigned long e = ERR_get_error();
@@ -166,7 +166,7 @@ static void tls_reason(sh_conn_t *c, char *why, size_t len)
 }
 
 /* Runs the TLS state machine after new bytes arrived: handshake, then plaintext out. */
-static void tls_progress(sh_conn_t *c)
+static void tls_progress(sh_cconn_t *c)
 {
     char why[512];
     int n, err;
@@ -217,7 +217,7 @@ static void tls_progress(sh_conn_t *c)
 
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 {
-    sh_conn_t *c = h->data;
+    sh_cconn_t *c = h->data;
 
     (void)hint;
     /* With TLS the ciphertext is copied into the BIO before SSL_read() reuses the buffer. */
@@ -226,7 +226,7 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 {
-    sh_conn_t *c = s->data;
+    sh_cconn_t *c = s->data;
 
     if (c->closing || n == 0)
         return;
@@ -249,7 +249,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 }
 
 /* Sets up TLS on the new connection and sends the ClientHello. */
-static int start_tls(sh_conn_t *c, SSL_CTX *ctx)
+static int start_tls(sh_cconn_t *c, SSL_CTX *ctx)
 {
     BIO *rbio, *wbio;
 
@@ -276,11 +276,11 @@ static int start_tls(sh_conn_t *c, SSL_CTX *ctx)
     return 0;
 }
 
-static SSL_CTX *conn_ctx(sh_conn_t *c);
+static SSL_CTX *conn_ctx(sh_cconn_t *c);
 
 static void on_connect(uv_connect_t *req, int status)
 {
-    sh_conn_t *c = req->data;
+    sh_cconn_t *c = req->data;
     int rc;
 
     c->pending--;
@@ -312,7 +312,7 @@ static void on_connect(uv_connect_t *req, int status)
 }
 
 /* Tries the next resolved address, or reports the last error when none is left. */
-static void try_next(sh_conn_t *c)
+static void try_next(sh_cconn_t *c)
 {
     struct addrinfo *ai = c->ai_next;
     char why[256];
@@ -345,7 +345,7 @@ static void try_next(sh_conn_t *c)
 
 static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 {
-    sh_conn_t *c = req->data;
+    sh_cconn_t *c = req->data;
     char why[300];
 
     c->pending--;
@@ -365,7 +365,7 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
     try_next(c);
 }
 
-static SSL_CTX *conn_ctx(sh_conn_t *c)
+static SSL_CTX *conn_ctx(sh_cconn_t *c)
 {
     return c->ctx;
 }
@@ -396,12 +396,12 @@ SSL_CTX *sh_tls_ctx_new(bool insecure, const char *ca_file, char *why, size_t wh
     return ctx;
 }
 
-int sh_conn_new(uv_loop_t *loop, const sh_url_t *url, SSL_CTX *tls, const sh_conn_cbs_t *cbs,
-                void *data, sh_conn_t **out)
+int sh_cconn_new(uv_loop_t *loop, const sh_url_t *url, SSL_CTX *tls, const sh_cconn_cbs_t *cbs,
+                 void *data, sh_cconn_t **out)
 {
     struct addrinfo hints;
     char port[8];
-    sh_conn_t *c;
+    sh_cconn_t *c;
     size_t host_len = strlen(url->host);
     int rc;
 
@@ -452,12 +452,12 @@ out_free:
     return rc;
 }
 
-void *sh_conn_data(const sh_conn_t *conn)
+void *sh_cconn_data(const sh_cconn_t *conn)
 {
     return conn->data;
 }
 
-int sh_conn_write(sh_conn_t *c, const char *data, size_t len)
+int sh_cconn_write(sh_cconn_t *c, const char *data, size_t len)
 {
     if (c->closing || !c->connected)
         return SSEHUB_EBADSTATE;
@@ -476,12 +476,12 @@ int sh_conn_write(sh_conn_t *c, const char *data, size_t len)
     return flush_tls(c);
 }
 
-size_t sh_conn_write_pending(const sh_conn_t *c)
+size_t sh_cconn_write_pending(const sh_cconn_t *c)
 {
     return c->write_pending;
 }
 
-void sh_conn_close(sh_conn_t *c)
+void sh_cconn_close(sh_cconn_t *c)
 {
     if (c == NULL || c->closing)
         return;
