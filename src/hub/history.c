@@ -246,11 +246,11 @@ static void release_oldest(sh_history_t *h, htopic_t **emptied)
 }
 
 /* Releases the expired prefix of the list. Returns how many were released. */
-static size_t expire(sh_history_t *h, int64_t now_ms, htopic_t **emptied)
+static size_t expire(sh_history_t *h, int64_t now_ms, size_t max, htopic_t **emptied)
 {
     size_t released = 0;
 
-    while (h->oldest != NULL && node_expired(h, h->oldest, now_ms)) {
+    while (released < max && h->oldest != NULL && node_expired(h, h->oldest, now_ms)) {
         release_oldest(h, emptied);
         released++;
     }
@@ -349,7 +349,12 @@ sh_event_t *sh_history_find(const sh_history_t *h, const char *id, size_t len)
 
 size_t sh_history_expire(sh_history_t *h, int64_t now_ms)
 {
-    return expire(h, now_ms, NULL);
+    return expire(h, now_ms, SIZE_MAX, NULL);
+}
+
+size_t sh_history_expire_some(sh_history_t *h, int64_t now_ms, size_t max)
+{
+    return expire(h, now_ms, max, NULL);
 }
 
 /* Sets the newest event appended. */
@@ -412,7 +417,7 @@ int sh_history_append(sh_history_t *h, sh_event_t *ev, int64_t now_ms)
     }
 
     /* Phase 2: commit; nothing below allocates. */
-    (void)expire(h, now_ms, &emptied);
+    (void)expire(h, now_ms, SIZE_MAX, &emptied);
     node->ev = sh_event_ref(ev);
     node->t = ev->time_ms;
     if (h->newest != NULL && h->newest->t > node->t)

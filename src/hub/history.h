@@ -56,6 +56,12 @@ int sh_history_append(sh_history_t *h, sh_event_t *ev, int64_t now_ms);
 
 /** Drops events older than the age bound as of |now_ms|. Returns how many were released. */
 size_t sh_history_expire(sh_history_t *h, int64_t now_ms);
+/**
+ * As sh_history_expire(), releasing at most |max| events (oldest first), so a caller that
+ * holds a lock around the history can let others in between batches. Returns how many
+ * were released: |max| when more may be left.
+ */
+size_t sh_history_expire_some(sh_history_t *h, int64_t now_ms, size_t max);
 
 /** Distinct events held. */
 size_t sh_history_count(const sh_history_t *h);

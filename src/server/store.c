@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* sh_store_open(): the --store URI to a store; and the id rule every store shares. */
+/* sh_store_open(): the --store URI to a store; the id rule and the batched expiry every
+ * store shares. */
 #include <stdio.h>
 #include <string.h>
 
@@ -38,4 +39,15 @@ size_t sh_store_assign_id(char buf[48], uint64_t seq,
         len = n + 1 + sh_fmt_u64(buf + n + 1, k);
     }
     return len;
+}
+
+void sh_store_expire_history(pthread_mutex_t *lock, sh_history_t *h, int64_t now_ms)
+{
+    size_t n;
+
+    do {
+        pthread_mutex_lock(lock);
+        n = sh_history_expire_some(h, now_ms, SH_STORE_EXPIRE_BATCH);
+        pthread_mutex_unlock(lock);
+    } while (n == SH_STORE_EXPIRE_BATCH);
 }

@@ -17,6 +17,7 @@
 #ifndef SH_SERVER_STORE_H
 #define SH_SERVER_STORE_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -142,5 +143,14 @@ static inline void sh_store_free(sh_store_t *s)
  */
 size_t sh_store_assign_id(char buf[48], uint64_t seq,
                           int (*taken)(void *u, const char *id, size_t len), void *u);
+
+/* Events released per hold of a store's lock by sh_store_expire_history(). */
+#define SH_STORE_EXPIRE_BATCH 4096u
+
+/**
+ * Drops |h|'s events past the age bound as of |now_ms|, SH_STORE_EXPIRE_BATCH at a time,
+ * taking |lock| around each batch so that replays and publishes get in between.
+ */
+void sh_store_expire_history(pthread_mutex_t *lock, sh_history_t *h, int64_t now_ms);
 
 #endif /* SH_SERVER_STORE_H */

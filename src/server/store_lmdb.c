@@ -327,9 +327,7 @@ static void commit_batch(lm_store_t *s, sh_store_pub_t *batch)
     if (batch != NULL) {
         /* Ids held by events past the age bound are free again (as the history's append
          * frees them), so the checks below see what the appends will see. */
-        pthread_mutex_lock(&s->lock);
-        sh_history_expire(s->history, now);
-        pthread_mutex_unlock(&s->lock);
+        sh_store_expire_history(&s->lock, s->history, now);
     }
     for (p = batch; p != NULL; p = p->next) {
         p->status = prepare(s, p, s->last_seq + 1 + n);
@@ -469,9 +467,7 @@ static void *committer_main(void *arg)
         pthread_mutex_unlock(&s->qlock);
 
         if (expire) {
-            pthread_mutex_lock(&s->lock);
-            sh_history_expire(s->history, expire_now);
-            pthread_mutex_unlock(&s->lock);
+            sh_store_expire_history(&s->lock, s->history, expire_now);
         }
         if (stop)
             break;

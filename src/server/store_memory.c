@@ -83,9 +83,7 @@ static void mem_expire(sh_store_t *base, int64_t now_ms)
 {
     mem_store_t *s = (mem_store_t *)base;
 
-    pthread_mutex_lock(&s->lock);
-    sh_history_expire(s->history, now_ms);
-    pthread_mutex_unlock(&s->lock);
+    sh_store_expire_history(&s->lock, s->history, now_ms);
 }
 
 static size_t mem_count(sh_store_t *base)

@@ -913,8 +913,13 @@ static void test_hub_history_bound_by_age(void **state)
     check_replay(h, "a,b", 0, "earliest", "t1000", "earliest");
     check_replay(h, "*", 0, "earliest", "t1000", "earliest");
     assert_int_equal(sh_history_count(h), 3);
-    assert_int_equal(sh_history_expire(h, 1001), 1);
+    /* A bounded expiry releases at most |max|, oldest first; 0 releases nothing. */
+    assert_int_equal(sh_history_expire_some(h, 1501, 0), 0);
+    assert_int_equal(sh_history_count(h), 3);
+    assert_int_equal(sh_history_expire_some(h, 1501, 1), 1);
     assert_null(sh_history_find(h, "t0", 2));
+    assert_non_null(sh_history_find(h, "t500", 4));
+    assert_int_equal(sh_history_count(h), 2);
     assert_int_equal(sh_history_expire(h, 1001), 0);
     assert_int_equal(sh_history_expire(h, 1501), 1);
     assert_int_equal(sh_history_count(h), 1);
