@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* sh_store_open(): the --store URI to a store; the id rule and the batched expiry every
- * store shares. */
+/* sh_store_open(): the --store URI to a store; the id rule, and the locked history
+ * operations (replay, count, batched expiry) every store shares. */
 #include <stdio.h>
 #include <string.h>
 
@@ -50,4 +50,26 @@ void sh_store_expire_history(pthread_mutex_t *lock, sh_history_t *h, int64_t now
         n = sh_history_expire_some(h, now_ms, SH_STORE_EXPIRE_BATCH);
         pthread_mutex_unlock(lock);
     } while (n == SH_STORE_EXPIRE_BATCH);
+}
+
+int sh_store_replay_history(pthread_mutex_t *lock, sh_history_t *h, const sh_selectors_t *sel,
+                            const char *last_id, size_t last_id_len, int64_t now_ms,
+                            sh_replay_t *out)
+{
+    int rc;
+
+    pthread_mutex_lock(lock);
+    rc = sh_history_replay(h, sel, last_id, last_id_len, now_ms, out);
+    pthread_mutex_unlock(lock);
+    return rc;
+}
+
+size_t sh_store_count_history(pthread_mutex_t *lock, sh_history_t *h)
+{
+    size_t n;
+
+    pthread_mutex_lock(lock);
+    n = sh_history_count(h);
+    pthread_mutex_unlock(lock);
+    return n;
 }

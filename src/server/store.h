@@ -153,4 +153,12 @@ size_t sh_store_assign_id(char buf[48], uint64_t seq,
  */
 void sh_store_expire_history(pthread_mutex_t *lock, sh_history_t *h, int64_t now_ms);
 
+/** sh_history_replay() of |h| with |lock| held: the replay operation of both stores. */
+int sh_store_replay_history(pthread_mutex_t *lock, sh_history_t *h, const sh_selectors_t *sel,
+                            const char *last_id, size_t last_id_len, int64_t now_ms,
+                            sh_replay_t *out);
+
+/** sh_history_count() of |h| with |lock| held. */
+size_t sh_store_count_history(pthread_mutex_t *lock, sh_history_t *h);
+
 #endif /* SH_SERVER_STORE_H */

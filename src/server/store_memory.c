@@ -71,12 +71,8 @@ static int mem_replay(sh_store_t *base, const sh_selectors_t *sel, const char *l
                       size_t last_id_len, int64_t now_ms, sh_replay_t *out)
 {
     mem_store_t *s = (mem_store_t *)base;
-    int rc;
 
-    pthread_mutex_lock(&s->lock);
-    rc = sh_history_replay(s->history, sel, last_id, last_id_len, now_ms, out);
-    pthread_mutex_unlock(&s->lock);
-    return rc;
+    return sh_store_replay_history(&s->lock, s->history, sel, last_id, last_id_len, now_ms, out);
 }
 
 static void mem_expire(sh_store_t *base, int64_t now_ms)
@@ -89,12 +85,8 @@ static void mem_expire(sh_store_t *base, int64_t now_ms)
 static size_t mem_count(sh_store_t *base)
 {
     mem_store_t *s = (mem_store_t *)base;
-    size_t n;
 
-    pthread_mutex_lock(&s->lock);
-    n = sh_history_count(s->history);
-    pthread_mutex_unlock(&s->lock);
-    return n;
+    return sh_store_count_history(&s->lock, s->history);
 }
 
 static void mem_close(sh_store_t *base)
