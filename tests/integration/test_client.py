@@ -20,7 +20,6 @@ import signal
 import socket
 import sys
 import time
-import traceback
 import urllib.parse
 
 sys.dont_write_bytecode = True
@@ -28,6 +27,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from hubtest.http import Fail, check, form, request  # noqa: E402
 from hubtest.hub import LIVE, SANITIZER_RE, Hub, kill_leftovers  # noqa: E402
+from hubtest.runner import Skip, run_cases  # noqa: E402
 
 CASES = []
 SSECAT = None
@@ -543,8 +543,6 @@ async def example_sse_tail(ctx):
         check(p.returncode == 1 and b"not text/event-stream" in err, "healthz: %r" % err)
 
 
-class Skip(Exception):
-    pass
 
 
 async def run_case(fn, timeout):
@@ -562,33 +560,8 @@ def main():
     SSE_TAIL = os.path.abspath(a.sse_tail) if a.sse_tail else None
     SSEHUB = os.path.abspath(a.ssehub)
     SSECAT = os.path.abspath(a.ssecat)
-    failed = ran = 0
-    for name, fn, timeout in CASES:
-        if a.k and not any(k in name for k in a.k):
-            continue
-        ran += 1
-        t0 = time.monotonic()
-        try:
-            detail = asyncio.run(run_case(fn, timeout))
-            line = "ok   %-24s %5.1fs%s" % (name, time.monotonic() - t0,
-                                            ("  " + detail) if detail else "")
-        except Skip as e:
-            line = "skip %-24s        %s" % (name, e)
-        except Fail as e:
-            failed += 1
-            line = "FAIL %-24s %5.1fs  %s" % (name, time.monotonic() - t0, e)
-        except Exception as e:  # noqa: BLE001
-            failed += 1
-            line = "FAIL %-24s %5.1fs  %s: %s\n%s" % (name, time.monotonic() - t0,
-                                                   type(e).__name__, e, traceback.format_exc())
-        finally:
-            kill_leftovers()
-        print(line, flush=True)
-    if ran == 0:
-        print("FAIL: no case matches %r" % a.k)
-        return 2
-    print("%d case(s), %d failed" % (ran, failed))
-    return 1 if failed else 0
+    return run_cases(CASES, a.k, lambda name, fn, timeout: asyncio.run(run_case(fn, timeout)),
+                     width=24)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import traceback
 import urllib.request
 
 sys.dont_write_bytecode = True
@@ -34,7 +33,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import test_client  # noqa: E402
 from test_client import Cat, events_of, ssecat  # noqa: E402
 from hubtest.http import Fail, check  # noqa: E402
-from hubtest.hub import kill_leftovers  # noqa: E402
+from hubtest.runner import run_cases  # noqa: E402
 
 NCHAN_MODULE = "/usr/lib/nginx/modules/ngx_nchan_module.so"
 CASES = []
@@ -309,41 +308,22 @@ def main():
     if shutil.which("openssl") is None:
         print("FAIL: openssl is not installed (scripts/deps.sh)")
         return 1
-    failed = ran = 0
+    status = 1
     with tempfile.TemporaryDirectory(prefix="ssehub-nchan-") as tmp:
         ng = Nchan(tmp)
         try:
             ng.start()
-            for name, fn, timeout in CASES:
-                if a.k and not any(k in name for k in a.k):
-                    continue
-                ran += 1
-                t0 = time.monotonic()
-                try:
-                    detail = asyncio.run(run_case(fn, ng, timeout))
-                    line = "ok   %-22s %5.1fs%s" % (name, time.monotonic() - t0,
-                                                    ("  " + detail) if detail else "")
-                except Fail as e:
-                    failed += 1
-                    line = "FAIL %-22s %5.1fs  %s" % (name, time.monotonic() - t0, e)
-                except Exception as e:  # noqa: BLE001
-                    failed += 1
-                    line = "FAIL %-22s  %s: %s\n%s" % (name, type(e).__name__, e,
-                                                       traceback.format_exc())
-                finally:
-                    kill_leftovers()
-                print(line, flush=True)
+            status = run_cases(CASES, a.k,
+                               lambda name, fn, timeout: asyncio.run(run_case(fn, ng, timeout)))
         except Fail as e:
             print("FAIL: %s" % e)
-            failed += 1
         finally:
             ng.stop()
-            if failed:
+            if status != 0:
                 log = os.path.join(ng.prefix, "logs", "error.log")
                 if os.path.exists(log):
                     print("nginx error.log tail:\n" + "".join(open(log).readlines()[-15:]))
-    print("%d case(s), %d failed" % (ran, failed))
-    return 1 if failed else 0
+    return status
 
 
 if __name__ == "__main__":

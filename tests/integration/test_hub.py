@@ -20,21 +20,17 @@ import signal
 import socket
 import sys
 import time
-import traceback
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from hubtest.http import (Conn, Fail, Stream, check, publish_bytes,  # noqa: E402
                           request, request_bytes)
-from hubtest.hub import Hub, kill_leftovers  # noqa: E402
+from hubtest.hub import Hub  # noqa: E402
+from hubtest.runner import Skip, run_cases, where as where_in  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 METRICS_C = os.path.join(HERE, "..", "..", "src", "server", "metrics.c")
-
-
-class Skip(Exception):
-    pass
 
 
 CASES = []
@@ -1459,10 +1455,7 @@ def soft_prefix(ctx):
 
 def where():
     """The innermost test_hub.py line of the current exception."""
-    tb = traceback.extract_tb(sys.exc_info()[2])
-    mine = [f for f in tb if f.filename.endswith("test_hub.py")]
-    f = (mine or tb)[-1]
-    return "line %d: %s" % (f.lineno, f.line)
+    return where_in("test_hub.py")
 
 
 def main():
@@ -1486,35 +1479,8 @@ def main():
     want = 4096 if hard == resource.RLIM_INFINITY else min(hard, 4096)
     if soft != resource.RLIM_INFINITY and soft < want:
         resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
-    failed = 0
-    ran = 0
-    t_all = time.monotonic()
-    for name, fn, timeout in CASES:
-        if a.k and not any(k in name for k in a.k):
-            continue
-        ran += 1
-        t0 = time.monotonic()
-        try:
-            detail = asyncio.run(run_case(fn, exe, timeout))
-            line = "ok   %-22s %5.1fs%s" % (name, time.monotonic() - t0,
-                                            ("  " + detail) if detail else "")
-        except Skip as e:
-            line = "skip %-22s        %s" % (name, e)
-        except Fail as e:
-            failed += 1
-            line = "FAIL %-22s %5.1fs  %s" % (name, time.monotonic() - t0, e)
-        except Exception as e:  # noqa: BLE001 (a bug in the test or a broken server)
-            failed += 1
-            line = "FAIL %-22s %5.1fs  %s: %s (%s)" % (name, time.monotonic() - t0,
-                                                     type(e).__name__, e, where())
-        finally:
-            kill_leftovers()
-        print(line, flush=True)
-    if ran == 0:
-        print("FAIL: no case matches %r" % a.k)
-        return 2
-    print("%d case(s), %d failed, %.1f s" % (ran, failed, time.monotonic() - t_all), flush=True)
-    return 1 if failed else 0
+    return run_cases(CASES, a.k, lambda name, fn, timeout: asyncio.run(run_case(fn, exe, timeout)),
+                     unexpected=where)
 
 
 if __name__ == "__main__":

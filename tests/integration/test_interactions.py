@@ -17,7 +17,6 @@ import shutil
 import sys
 import tempfile
 import time
-import traceback
 import urllib.parse
 
 sys.dont_write_bytecode = True
@@ -26,7 +25,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from hubtest import jwt  # noqa: E402
 from hubtest.http import (Conn, Fail, Stream, check, publish_bytes,  # noqa: E402
                           request_bytes)
-from hubtest.hub import Hub, kill_leftovers  # noqa: E402
+from hubtest.hub import Hub  # noqa: E402
+from hubtest.runner import run_cases  # noqa: E402
 from hubtest.sse import SSEParser  # noqa: E402
 
 SUB = "subscriber-secret-0123456789abcdef"
@@ -598,28 +598,8 @@ def main():
     ap.add_argument("exe")
     a = ap.parse_args()
     exe = os.path.abspath(a.exe)
-    failed = ran = 0
-    for name, fn, timeout in CASES:
-        if a.k and not any(k in name for k in a.k):
-            continue
-        ran += 1
-        t0 = time.monotonic()
-        try:
-            detail = asyncio.run(run_case(fn, exe, timeout))
-            print("ok   %-28s %5.1fs  %s" % (name, time.monotonic() - t0, detail or ""),
-                  flush=True)
-        except Exception as e:  # noqa: BLE001
-            failed += 1
-            print("FAIL %-28s %5.1fs  %s: %s\n%s" % (name, time.monotonic() - t0,
-                                                     type(e).__name__, e,
-                                                     traceback.format_exc(limit=4)), flush=True)
-        finally:
-            kill_leftovers()
-    if ran == 0:
-        print("FAIL: no case matches %r" % a.k)
-        return 2
-    print("%d case(s), %d failed" % (ran, failed), flush=True)
-    return 1 if failed else 0
+    return run_cases(CASES, a.k, lambda name, fn, timeout: asyncio.run(run_case(fn, exe, timeout)),
+                     width=28)
 
 
 if __name__ == "__main__":

@@ -21,21 +21,18 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
-import traceback
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from hubtest.http import Conn, Fail, Stream, check, request  # noqa: E402
-from hubtest.hub import Hub, kill_leftovers  # noqa: E402
+from hubtest.hub import Hub  # noqa: E402
+from hubtest.runner import Skip, run_cases, where as where_in  # noqa: E402
 
 CASES = []
 ROUNDS = 20
 
 
-class Skip(Exception):
-    pass
 
 
 def case(name, timeout=120):
@@ -491,10 +488,7 @@ class Ctx:
 
 
 def where():
-    tb = traceback.extract_tb(sys.exc_info()[2])
-    mine = [f for f in tb if f.filename.endswith("test_lmdb.py")]
-    f = (mine or tb)[-1]
-    return "line %d: %s" % (f.lineno, f.line)
+    return where_in("test_lmdb.py")
 
 
 async def run_case(fn, ctx, timeout):
@@ -520,36 +514,16 @@ def main():
         ap.error("the ssehub binary is required")
     ROUNDS = a.rounds
     exe = os.path.abspath(a.ssehub)
-    failed = ran = 0
-    t_all = time.monotonic()
     os.makedirs("/tmp/ssehub-tests", exist_ok=True)
-    for name, fn, timeout in CASES:
-        if a.k and not any(k in name for k in a.k):
-            continue
-        ran += 1
-        t0 = time.monotonic()
+
+    def run_one(name, fn, timeout):
         tmp = tempfile.mkdtemp(prefix="lmdb-%s-" % name, dir="/tmp/ssehub-tests")
         try:
-            detail = asyncio.run(run_case(fn, Ctx(exe, tmp), timeout))
-            line = "ok   %-16s %5.1fs  %s" % (name, time.monotonic() - t0, detail or "")
-        except Skip as e:
-            line = "skip %-16s        %s" % (name, e)
-        except Fail as e:
-            failed += 1
-            line = "FAIL %-16s %5.1fs  %s" % (name, time.monotonic() - t0, e)
-        except Exception as e:  # noqa: BLE001
-            failed += 1
-            line = "FAIL %-16s %5.1fs  %s: %s (%s)" % (name, time.monotonic() - t0,
-                                                     type(e).__name__, e, where())
+            return asyncio.run(run_case(fn, Ctx(exe, tmp), timeout))
         finally:
-            kill_leftovers()
             shutil.rmtree(tmp, ignore_errors=True)
-        print(line, flush=True)
-    if ran == 0:
-        print("FAIL: no case matches %r" % a.k)
-        return 2
-    print("%d case(s), %d failed, %.1f s" % (ran, failed, time.monotonic() - t_all), flush=True)
-    return 1 if failed else 0
+
+    return run_cases(CASES, a.k, run_one, width=16, unexpected=where)
 
 
 if __name__ == "__main__":

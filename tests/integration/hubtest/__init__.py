@@ -1,2 +1,3 @@
 # SPDX-License-Identifier: MIT
-"""Helpers of tests/integration/test_hub.py: a hub process, a raw HTTP client, an SSE parser."""
+"""Helpers of the integration tests: a hub process, a raw HTTP client, an SSE parser,
+JWTs, and the case runner."""
