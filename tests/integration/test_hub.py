@@ -24,7 +24,7 @@ import time
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from hubtest.http import (Conn, Fail, Stream, check, publish_bytes,  # noqa: E402
+from hubtest.http import (Conn, Fail, Stream, check, patient, publish_bytes,  # noqa: E402
                           request, request_bytes)
 from hubtest.hub import Hub  # noqa: E402
 from hubtest.runner import Skip, run_cases, where as where_in  # noqa: E402
@@ -531,8 +531,10 @@ async def t_history_age(ctx):
 async def t_errors(ctx):
     """Each sub-check is soft: a failure is recorded and the next one still runs."""
     soft = ctx.soft
-    async with ctx.hub("--max-topics", "3", "--max-body", "1KiB", "--max-header", "2KiB",
-                       "--header-timeout", "1s") as hub:
+    # The default --header-timeout (10 s): on a busy machine a client may take more than a
+    # second between two requests of a keep-alive connection. The 1 s timeout has a hub of
+    # its own below.
+    async with ctx.hub("--max-topics", "3", "--max-body", "1KiB", "--max-header", "2KiB") as hub:
         port = hub.port
         form_ct = [("Content-Type", "application/x-www-form-urlencoded")]
         M = "/.well-known/mercure"
@@ -645,48 +647,6 @@ async def t_errors(ctx):
             r = await c.read_response(5)
             check(r.status == 200, "publish after 100 Continue: %r" % r)
 
-        with soft("slowloris"):
-            # A header line dribbled a byte every 200 ms gets 408 after ~1 s, then EOF.
-            t0 = time.monotonic()
-            c = await ctx.conn(hub)
-            c.send(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
-            await c.drain()
-
-            async def dribble():
-                try:
-                    while True:
-                        await asyncio.sleep(0.2)
-                        c.send(b"z")
-                        await c.drain()
-                except (ConnectionError, OSError):
-                    pass
-
-            dt = asyncio.ensure_future(dribble())
-            try:
-                closed, got = await c.wait_closed_by_peer(5)
-            finally:
-                dt.cancel()
-            took = time.monotonic() - t0
-            check(got.startswith(b"HTTP/1.1 408 "), "slowloris: expected a 408, got %r" % got[:100])
-            check(closed, "slowloris: the connection was not closed after the 408")
-            check(0.8 <= took <= 3.5,
-                  "slowloris: closed after %.2f s with --header-timeout 1s" % took)
-
-        with soft("idle connections"):
-            t0 = time.monotonic()
-            c = await ctx.conn(hub)
-            closed, got = await c.wait_closed_by_peer(5)
-            took = time.monotonic() - t0
-            check(closed and got == b"", "idle connection: closed=%s, got %r" % (closed, got[:80]))
-            check(0.8 <= took <= 3.5, "idle connection closed after %.2f s" % took)
-            c = await ctx.conn(hub)
-            r = await c.request("GET", "/healthz")
-            t0 = time.monotonic()
-            closed, got = await c.wait_closed_by_peer(5)
-            took = time.monotonic() - t0
-            check(closed and got == b"" and took <= 3.5, "idle keep-alive connection: closed=%s "
-                  "after %.2f s, got %r" % (closed, took, got[:80]))
-
         with soft("CORS, default *"):
             o = [("Origin", "https://x.example")]
             r = await request(port, "OPTIONS", M, o + [
@@ -716,6 +676,52 @@ async def t_errors(ctx):
         r = await publish1(pc, "after", "still alive")
         check(r.status == 200 and await s.wait_events(1, 5) and s.events[0].data == "still alive",
               "the hub does not serve after the bad requests")
+
+    with soft("--header-timeout 1s"):
+        async with ctx.hub("--header-timeout", "1s") as hub:
+            with soft("slowloris"):
+                # A header line dribbled a byte every 200 ms gets 408 after ~1 s, then EOF.
+                t0 = time.monotonic()
+                c = await ctx.conn(hub)
+                c.send(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+                await c.drain()
+
+                async def dribble():
+                    try:
+                        while True:
+                            await asyncio.sleep(0.2)
+                            c.send(b"z")
+                            await c.drain()
+                    except (ConnectionError, OSError):
+                        pass
+
+                dt = asyncio.ensure_future(dribble())
+                try:
+                    closed, got = await c.wait_closed_by_peer(5)
+                finally:
+                    dt.cancel()
+                took = time.monotonic() - t0
+                check(got.startswith(b"HTTP/1.1 408 "), "slowloris: expected a 408, got %r" % got[:100])
+                check(closed, "slowloris: the connection was not closed after the 408")
+                # Never before the timeout; the upper bound only shows that dribbled bytes do
+                # not restart it (a busy machine may be slow to close, hence the margin).
+                check(0.8 <= took <= patient(3.5),
+                      "slowloris: closed after %.2f s with --header-timeout 1s" % took)
+
+            with soft("idle connections"):
+                t0 = time.monotonic()
+                c = await ctx.conn(hub)
+                closed, got = await c.wait_closed_by_peer(5)
+                took = time.monotonic() - t0
+                check(closed and got == b"", "idle connection: closed=%s, got %r" % (closed, got[:80]))
+                check(0.8 <= took <= patient(3.5), "idle connection closed after %.2f s" % took)
+                c = await ctx.conn(hub)
+                r = await c.request("GET", "/healthz")
+                t0 = time.monotonic()
+                closed, got = await c.wait_closed_by_peer(5)
+                took = time.monotonic() - t0
+                check(closed and got == b"" and took <= patient(3.5), "idle keep-alive connection: closed=%s "
+                      "after %.2f s, got %r" % (closed, took, got[:80]))
 
     with soft("CORS, listed origin"):
         async with ctx.hub("--cors-origin", "https://a.example") as hub:
@@ -807,7 +813,7 @@ async def t_pipelining_backpressure(ctx):
         r1 = await c.read_response(5)
         r2 = await c.read_response(5)
         check(r1.status == 200 and r2.status == 200, "Upgrade then GET: %r %r" % (r1, r2))
-        closed, extra = await c.wait_closed_by_peer(0.5)
+        closed, extra = await c.wait_closed_by_peer(0.5, scaled=False)
         check(not closed and not extra, "after an Upgrade request: closed=%s extra=%r"
               % (closed, extra))
         return "%d of %d parsed while the client did not read" % (parsed, N)
@@ -992,7 +998,9 @@ async def t_slow_conflate(ctx):
 
 @case("write-timeout")
 async def t_write_timeout(ctx):
-    async with ctx.hub("--write-timeout", "1s", "--send-buffer", "64MiB") as hub:
+    # 2 s: the reading subscriber is this Python process, which a busy machine may leave
+    # unscheduled for a while; it must not be taken for a stalled one.
+    async with ctx.hub("--write-timeout", "2s", "--send-buffer", "64MiB") as hub:
         stalled = await ctx.stream(hub, topics=["wt"], rcvbuf=4096)
         stalled.writer.transport.pause_reading()
         fast = await ctx.stream(hub, topics=["wt"])
@@ -1003,7 +1011,7 @@ async def t_write_timeout(ctx):
         ids = []
         t0 = time.monotonic()
         # Rounds of 2 MB until the kernel's socket buffers (tcp_wmem, autotuned) are full
-        # and a write stays pending: then it must be dropped ~1 s later.
+        # and a write stays pending: then it must be dropped ~2 s later.
         v = 0
         for rnd in range(6):
             for batch in chunks(range(200), 10):
@@ -1014,8 +1022,9 @@ async def t_write_timeout(ctx):
                     ids.append(r.text)
             check(await fast.wait_events(len(ids), 10),
                   "the reading subscriber got %d of %d" % (len(fast.events), len(ids)))
+            # Another round if no write is pending yet; the last round waits patiently.
             v = await hub.wait_metric('ssehub_disconnects_total{reason="write_timeout"}',
-                                      lambda x: x >= 1, 2.0)
+                                      lambda x: x >= 1, 3.0, scaled=(rnd == 5))
             if v >= 1:
                 break
         took = time.monotonic() - t0
@@ -1074,52 +1083,64 @@ async def t_send_buffer_burst(ctx):
 
 @case("max-lifetime")
 async def t_max_lifetime(ctx):
+    """--max-lifetime 1s: a stream is closed after about a second, never before; a client
+    that reconnects with its last id misses nothing. The test runs until it has seen three
+    closes (however slow the machine), then until the last event published arrives."""
     async with ctx.hub("--max-lifetime", "1s") as hub:
         P = []
-        done = asyncio.Event()
+        stop = asyncio.Event()
 
         async def publisher():
             c = await ctx.conn(hub)
-            t0 = time.monotonic()
             i = 0
-            while time.monotonic() - t0 < 3.6:
+            while not stop.is_set():
                 r = await publish1(c, "lt", "lt%d" % i)
                 check(r.status == 200, "publish: %r" % r)
                 P.append(r.text)
                 i += 1
                 await asyncio.sleep(0.02)
-            done.set()
 
         pt = asyncio.ensure_future(publisher())
         while len(P) < 3:
+            check(not pt.done(), "the publisher stopped")
             await asyncio.sleep(0.01)
         got = []
         durations = []
         h0 = None
         last = None
-        for _ in range(20):
-            s = await ctx.stream(hub, topics=["lt"], last_id=last)
+        t_end = time.monotonic() + patient(10)
+        while True:
             t0 = time.monotonic()
+            s = await ctx.stream(hub, topics=["lt"], last_id=last)
             if h0 is None:
                 h0 = s.resp.header("Last-Event-ID")
-
-            def finished(st):
-                cur = (ids_of(st) or got or [None])[-1]
-                return st.eof or (done.is_set() and cur == P[-1])
-
-            await s.read_until(finished, 5)
+            if len(durations) >= 3 and not stop.is_set():
+                stop.set()
+                await pt
+            if stop.is_set():
+                # The last stream: until the last event published, or its close.
+                await s.read_until(lambda st: st.eof or (ids_of(st) or got or [None])[-1] == P[-1],
+                                   10)
+            else:
+                await s.read_until(lambda st: st.eof, 10)
             got += ids_of(s)
             if not s.eof:
+                check(stop.is_set(), "a stream was still open %.1f s after it started with "
+                      "--max-lifetime 1s" % (time.monotonic() - t0))
                 break
             durations.append(time.monotonic() - t0)
             last = got[-1] if got else (last or h0)
-        await pt
+            check(time.monotonic() < t_end, "%d closes in %.0f s" % (len(durations), patient(10)))
+        if not pt.done():
+            stop.set()
+            await pt
         check(h0 in P, "first Last-Event-ID %r is not a published id" % h0)
         check_seq(got, P[P.index(h0) + 1:], "events over %d reconnections" % len(durations))
-        check(len(durations) >= 2, "the stream was closed %d times in ~3.5 s with --max-lifetime 1s"
-              % len(durations))
-        check(all(0.8 <= d <= 2.5 for d in durations), "stream lifetimes %s, expected ~1 s"
-              % ["%.2f" % d for d in durations])
+        # Never closed early (t0 is taken before the connection, so a lifetime measured here
+        # is at least the hub's); the upper bound only shows that it is the lifetime that
+        # closes the stream, with a margin for a busy machine.
+        check(all(0.9 <= d <= patient(2.5) for d in durations),
+              "stream lifetimes %s, expected ~1 s" % ["%.2f" % d for d in durations])
         v = await hub.metric('ssehub_disconnects_total{reason="lifetime"}')
         check(v >= len(durations), 'ssehub_disconnects_total{reason="lifetime"} is %s after %d '
               'closes' % (v, len(durations)))
@@ -1130,17 +1151,21 @@ async def t_max_lifetime(ctx):
 
 @case("heartbeat")
 async def t_heartbeat(ctx):
+    """--heartbeat 300ms: comments keep coming on an idle stream, never faster than the
+    interval, and make no events. Times are taken so that a slow machine cannot fail it:
+    t0 before the connection, so the hub cannot have sent more heartbeats than fit since."""
     async with ctx.hub("--heartbeat", "300ms") as hub:
-        s = await ctx.stream(hub, topics=["hb"])
         t0 = time.monotonic()
+        s = await ctx.stream(hub, topics=["hb"])
         check(await s.read_until(lambda st: len(st.sse.comments) >= 1, 3), "no initial comment")
-        check(await s.read_until(lambda st: len(st.sse.comments) >= 2, 3),
-              "no heartbeat within 3 s with --heartbeat 300ms")
-        first = time.monotonic() - t0
-        check(0.2 <= first <= 1.0, "first heartbeat after %.2f s, expected ~0.3 s" % first)
-        await s.read_for(1.5)
+        check(await s.read_until(lambda st: len(st.sse.comments) >= 5, 3),
+              "fewer than 4 heartbeats within %.0f s with --heartbeat 300ms (%d)"
+              % (patient(3), len(s.sse.comments) - 1))
+        await s.read_for(0.6)
         n = len(s.sse.comments) - 1
-        check(3 <= n <= 8, "%d heartbeats in ~1.8 s with --heartbeat 300ms" % n)
+        took = time.monotonic() - t0
+        # The 100 ms tick may send one a little early or late, never two at once.
+        check(n <= took / 0.3 + 2, "%d heartbeats in %.2f s with --heartbeat 300ms" % (n, took))
         check(not s.events and not s.eof, "heartbeats made events or closed the stream")
 
 
@@ -1270,7 +1295,9 @@ async def t_sigterm(ctx):
                 return "closed"
 
         pt = asyncio.ensure_future(publisher())
-        await asyncio.sleep(0.5)
+        t_wait = time.monotonic() + patient(5)
+        while published[0] < 50 and not pt.done() and time.monotonic() < t_wait:
+            await asyncio.sleep(0.01)
         check(published[0] > 0, "nothing published before SIGTERM")
         t0 = time.monotonic()
         problems = await hub.stop()
@@ -1301,11 +1328,11 @@ async def run_hub(exe, args, env=None, timeout=10):
                                              stdout=asyncio.subprocess.PIPE,
                                              stderr=asyncio.subprocess.PIPE, env=e)
     try:
-        out, err = await asyncio.wait_for(p.communicate(), timeout)
+        out, err = await asyncio.wait_for(p.communicate(), patient(timeout))
     except asyncio.TimeoutError:
         p.kill()
         await p.wait()
-        raise Fail("ssehub %s did not exit within %d s" % (" ".join(args), timeout))
+        raise Fail("ssehub %s did not exit within %d s" % (" ".join(args), patient(timeout)))
     return p.returncode, out.decode(errors="replace"), err.decode(errors="replace")
 
 

@@ -22,7 +22,7 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from hubtest import jwt  # noqa: E402
-from hubtest.http import Conn, Fail, Stream, check  # noqa: E402
+from hubtest.http import Conn, Fail, Stream, check, patient  # noqa: E402
 from hubtest.hub import Hub, kill_leftovers  # noqa: E402
 
 PUB = "publisher-secret-0123456789abcdef"
@@ -125,7 +125,7 @@ async def bad_key_file(exe):
     import subprocess
     r = subprocess.run([exe, "--listen", "127.0.0.1:0", "--store", "memory", "--jwt-alg", "RS256",
                         "--publisher-key", "/nonexistent/key.pem"], capture_output=True,
-                       timeout=10)
+                       timeout=patient(10))
     err = r.stderr.decode()
     check(r.returncode == 2 and "--publisher-key" in err and "cannot open" in err,
           "a missing PEM file: exit %d, %r" % (r.returncode, err))
@@ -190,10 +190,14 @@ async def anonymous_no_and_expiry(exe):
     async with Hub(exe, ["--subscriber-key", SUB, "--anonymous", "no"]) as hub:
         s = await subscribe(hub.port, ["a"], expect=401)
         check(s.resp.status == 401, "anonymous refused: %r" % s.resp)
-        tok = jwt.hs256({"exp": int(time.time()) + 2, "mercure": {"subscribe": []}}, SUB)
+        # exp is whole seconds: at least 4 s left to subscribe on a busy machine.
+        exp = int(time.time()) + 5
+        tok = jwt.hs256({"exp": exp, "mercure": {"subscribe": []}}, SUB)
         s = await subscribe(hub.port, ["a"], bearer(tok))
         await s.read_to_eof(10)
         check(s.eof, "the stream did not end when its token expired")
+        check(time.time() >= exp - 0.1, "the stream ended %.2f s before its token expired"
+              % (exp - time.time()))
 
 
 @case
@@ -311,7 +315,7 @@ async def presence(exe):
 
 
 async def run(fn, exe):
-    await asyncio.wait_for(fn(exe), 60)
+    await asyncio.wait_for(fn(exe), patient(60))
 
 
 def main():

@@ -3,11 +3,25 @@
 pipeline, send malformed input, or dribble bytes), responses parsed strictly enough to
 notice a broken server, and event streams read with the SSE parser."""
 import asyncio
+import os
 import socket
 import time
 import urllib.parse
 
 from .sse import SSEParser
+
+
+# Every wait for something that must happen (a response, an event, a close, a metric, a
+# log line) may take this many times the deadline a test names: the deadlines are sized for
+# a quiet machine, and the suite must pass under ASan on two cores kept busy by other work.
+# A wait returns as soon as its condition holds, so the factor costs time only on failure.
+# Windows in which something must NOT happen (read_for) are not scaled.
+PATIENCE = float(os.environ.get("SSEHUB_TEST_PATIENCE", "6"))
+
+
+def patient(seconds):
+    """|seconds|, the deadline of a wait for something that must happen, scaled by PATIENCE."""
+    return seconds * PATIENCE
 
 
 class Fail(Exception):
@@ -96,6 +110,7 @@ class Conn:
 
     @classmethod
     async def open(cls, port, rcvbuf=None, registry=None, timeout=10.0, host="127.0.0.1"):
+        timeout = patient(timeout)
         if rcvbuf is None:
             r, w = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
         else:
@@ -118,6 +133,7 @@ class Conn:
         await self.writer.drain()
 
     async def read_response(self, timeout=10.0, head_only=False):
+        timeout = patient(timeout)
         """The next response (100 Continue skipped). A body is read by Content-Length,
         chunked, or to EOF when neither is given (a 204/304/1xx has none)."""
         while True:
@@ -157,11 +173,12 @@ class Conn:
         await self.drain()
         return await self.read_response(timeout)
 
-    async def wait_closed_by_peer(self, timeout):
+    async def wait_closed_by_peer(self, timeout, scaled=True):
         """Reads until EOF (or reset); returns (closed, bytes read). closed is False on
-        timeout."""
+        timeout. |timeout| is scaled by PATIENCE unless |scaled| is False (a window in
+        which the connection must stay open)."""
         got = b""
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + (patient(timeout) if scaled else timeout)
         try:
             while True:
                 left = deadline - time.monotonic()
@@ -257,8 +274,9 @@ class Stream(Conn):
         return True
 
     async def read_until(self, pred, timeout):
-        """Reads until pred(self) is true; returns whether it became true in time."""
-        deadline = time.monotonic() + timeout
+        """Reads until pred(self) is true; returns whether it became true in time (within
+        |timeout| scaled by PATIENCE)."""
+        deadline = time.monotonic() + patient(timeout)
         while not pred(self):
             left = deadline - time.monotonic()
             if left <= 0 or self.eof:

@@ -6,7 +6,7 @@ import re
 import signal
 import time
 
-from .http import Fail, check, request
+from .http import Fail, check, patient, request
 
 LISTEN_RE = re.compile(r"listening on 127\.0\.0\.1:(\d+)")
 SANITIZER_RE = re.compile(r"ERROR: AddressSanitizer|runtime error|LeakSanitizer|"
@@ -40,6 +40,7 @@ class Hub:
             self.exe, *self.args, stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE, env=env)
         LIVE.add(self.proc)
+        timeout = patient(timeout)
         deadline = time.monotonic() + timeout
         while self.port is None:
             left = deadline - time.monotonic()
@@ -74,6 +75,7 @@ class Hub:
     async def wait_stderr(self, pattern, timeout=5.0):
         """The first match of |pattern| in stderr, waiting for it up to |timeout|."""
         rx = re.compile(pattern)
+        timeout = patient(timeout)
         deadline = time.monotonic() + timeout
         while True:
             for line in self.stderr_lines:
@@ -115,6 +117,7 @@ class Hub:
         cleanly)."""
         if self.stopped:
             return []
+        grace = patient(grace)
         self.stopped = True
         problems = []
         if self.proc.returncode is not None:
@@ -174,9 +177,10 @@ class Hub:
         check(name in vals, "/metrics has no %s" % name)
         return vals[name]
 
-    async def wait_metric(self, name, pred, timeout):
-        """Polls /metrics until pred(value); returns the last value seen."""
-        deadline = time.monotonic() + timeout
+    async def wait_metric(self, name, pred, timeout, scaled=True):
+        """Polls /metrics until pred(value) or |timeout| (scaled by PATIENCE unless |scaled|
+        is False) passed; returns the last value seen."""
+        deadline = time.monotonic() + (patient(timeout) if scaled else timeout)
         while True:
             v = await self.metric(name)
             if pred(v) or time.monotonic() > deadline:

@@ -5,7 +5,7 @@ import sys
 import time
 import traceback
 
-from .http import Fail
+from .http import PATIENCE, Fail
 from .hub import kill_leftovers
 
 
@@ -35,7 +35,7 @@ def run_cases(cases, only, run_one, width=22, unexpected=None):
         ran += 1
         t0 = time.monotonic()
         try:
-            detail = run_one(name, fn, timeout)
+            detail = run_one(name, fn, timeout * PATIENCE)
             line = "ok   %-*s %5.1fs%s" % (width, name, time.monotonic() - t0,
                                            ("  " + detail) if detail else "")
         except Skip as e:
