@@ -68,6 +68,8 @@ typedef struct pub_s {
     uv_timer_t retry_timer; /* the wait before connecting again */
     bool timer_open;        /* |retry_timer| is initialised and not closed */
     bool ever_connected;    /* a connection was made (so the server exists) */
+    bool idle;              /* no connection: it ended with nothing waiting (the next
+                               publish opens one) */
     bool reading;           /* a read of stdin is under way (a stream: reading is started) */
     bool eof;               /* stdin ended */
     bool done;              /* finished: nothing more happens */
@@ -79,6 +81,7 @@ typedef struct pub_s {
 
 static void read_more(pub_t *p);
 static void connection_lost(pub_t *p, bool attempt_failed, const char *why);
+static void reconnect(pub_t *p);
 
 static void stop(pub_t *p, int status)
 {
@@ -197,11 +200,17 @@ static int add_publish(pub_t *p, const char *data, size_t len)
 }
 
 /* Writes the requests not yet written on this connection, unless it is not up yet or the
- * server announced that it closes it (they go on the next one). */
+ * server announced that it closes it (they go on the next one). Without a connection
+ * (the last one ended idle), opens one. */
 static int flush_out(pub_t *p)
 {
     int rc = 0;
 
+    if (p->idle && p->unwritten != p->unacked.len) {
+        p->idle = false;
+        reconnect(p);
+        return 0;
+    }
     if (!p->connected || p->close_announced || p->unwritten == p->unacked.len)
         return 0;
     rc = sh_cconn_write(p->conn, p->unacked.base + p->unwritten, p->unacked.len - p->unwritten);
@@ -324,7 +333,7 @@ static void read_more(pub_t *p)
     uv_buf_t b;
     int rc;
 
-    want = !p->eof && !p->done && p->conn != NULL && p->sent - p->acked < MAX_IN_FLIGHT &&
+    want = !p->eof && !p->done && p->sent - p->acked < MAX_IN_FLIGHT &&
            p->unacked.len - p->head <= MAX_UNACKED;
     if (p->in_is_stream) {
         if (want && !p->reading) {
@@ -511,11 +520,12 @@ static uint64_t retry_delay_ms(unsigned retries)
 
 /*
  * The connection ended (|attempt_failed| false) or a reconnection could not be made
- * (true: nothing was sent on it). Connects again when sending the unanswered publishes
- * again is safe: the server announced the close (it processed none of them), none was
- * waiting, they carry ids (--id-prefix: the hub publishes each once), or the failed
- * attempt was itself such a reconnection. Otherwise, or after too many attempts without
- * a reply, exits 1 naming what is unacknowledged.
+ * (true: nothing was sent on it). With nothing waiting (a server closing an idle
+ * keep-alive connection), the next publish opens a new one. Otherwise connects again when
+ * sending the unanswered publishes again is safe: the server announced the close (it
+ * processed none of them), they carry ids (--id-prefix: the hub publishes each once), or
+ * the failed attempt was itself such a reconnection. Otherwise, or after too many
+ * attempts without a reply, exits 1 naming what is unacknowledged.
  */
 static void connection_lost(pub_t *p, bool attempt_failed, const char *why)
 {
@@ -524,7 +534,15 @@ static void connection_lost(pub_t *p, bool attempt_failed, const char *why)
     unsigned max = ids ? SSECAT_PUB_MAX_RETRIES : MAX_IDLE_RETRY;
     int rc;
 
-    if (!attempt_failed && !p->close_announced && waiting > 0 && !ids) {
+    if (!attempt_failed && waiting == 0) {
+        sh_cconn_close(p->conn);
+        p->conn = NULL;
+        p->connected = false;
+        p->idle = true; /* every publish added was answered: nothing to write */
+        p->retries = 0;
+        return;
+    }
+    if (!attempt_failed && !p->close_announced && !ids) {
         fprintf(stderr,
                 "ssecat: connection to %s lost (%s) with %llu of %llu publishes "
                 "unacknowledged (they may or may not have been published; with --id-prefix "
