@@ -8,7 +8,8 @@ with anything different is 409; an LMDB hub stopped (SIGTERM) or killed (SIGKILL
 on one connection and from several, make one event. Then `ssecat --publish --id-prefix`
 through a TCP proxy that cuts its connection several times in the middle of a run (after
 the hub answered requests whose answers the proxy keeps from ssecat, and in the middle of
-a request): every line arrives exactly once, in order, and nothing acknowledged is lost.
+a request): every line arrives exactly once, in order, and nothing acknowledged is lost;
+ssecat giving up, idle connections the hub closes, usage errors.
 
 Usage: test_once.py [-k SUBSTRING]... PATH-TO-SSEHUB PATH-TO-SSECAT
 Prints one line per case (ok / FAIL) and exits 1 if any case failed.
@@ -666,6 +667,46 @@ async def t_ssecat_gives_up(ctx):
         vals, _ = await hub.metrics()
         check(vals["ssehub_publishes_total"] == 0, "a cut request was published")
         return "gave up after %.1f s" % took
+
+
+@case("ssecat-idle-close")
+async def t_ssecat_idle_close(ctx):
+    """A hub that closes idle keep-alive connections (--header-timeout 1s) while ssecat
+    waits for its next line, five times: ssecat connects again for the next line each
+    time (not at once, and without counting it as a failure), exits 0, and every line
+    arrives once."""
+    async with ctx.hub("memory", "--header-timeout", "1s") as hub:
+        live = await Stream.subscribe(hub.port, topics=["idle"])
+        proc = await asyncio.create_subprocess_exec(
+            SSECAT, "--publish", "http://127.0.0.1:%d/.well-known/mercure" % hub.port,
+            "--topic", "idle", stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+        LIVE.add(proc)
+        try:
+            for i in range(5):
+                proc.stdin.write(b"line %d\n" % i)
+                await proc.stdin.drain()
+                ok = await live.wait_events(i + 1, 30)
+                check(ok, "line %d did not arrive (%d events)" % (i, len(live.events)))
+                # The hub closes ssecat's idle connection: the stream's is left (and the
+                # one asking /metrics), and ssecat does not connect again before it has a
+                # line to send.
+                n = await hub.wait_metric("ssehub_connections", lambda v: v == 2, 30)
+                check(n == 2, "ssehub_connections %s: ssecat's idle connection not closed" % n)
+                check(proc.returncode is None, "ssecat exited after an idle close")
+            proc.stdin.close()
+            _, err = await asyncio.wait_for(proc.communicate(), 60)
+        finally:
+            LIVE.discard(proc)
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+        text = err.decode("utf-8", errors="replace")
+        check(proc.returncode == 0 and text == "", "ssecat: exit %s, stderr %r"
+              % (proc.returncode, text))
+        check([e.data for e in live.events] == ["line %d" % i for i in range(5)],
+              "events: %r" % live.events)
+        live.close()
 
 
 @case("ssecat-usage")
