@@ -33,7 +33,8 @@ static void usage(FILE *f)
             "usage: ssecat URL [-H 'Name: value']... [--last-event-id ID] [--json]\n"
             "              [--max-events N] [--timeout D] [--insecure] [--cacert FILE]\n"
             "              [--idle-timeout D] [--connect-timeout D] [--retry D] [--max-backoff D]\n"
-            "       ssecat --publish URL --topic T [--type X] [--jwt TOKEN | -H ...]\n"
+            "       ssecat --publish URL --topic T [--type X] [--id-prefix P]\n"
+            "              [--jwt TOKEN | -H ...]\n"
             "       ssecat --parse [--max-size BYTES]\n"
             "       ssecat --help | --version\n"
             "\n"
@@ -55,10 +56,15 @@ static void usage(FILE *f)
             "  --max-backoff D      cap of the exponential backoff (default 30s)\n"
             "\n"
             "ssecat --publish URL reads lines from stdin and publishes each as one event\n"
-            "(a Mercure form POST: topic, data, type) over one keep-alive connection,\n"
+            "(a Mercure form POST: topic, data, type, id) over one keep-alive connection,\n"
             "pipelined; at end of input it waits for every reply.\n"
             "  --topic T            the topic (required)\n"
             "  --type X             the event type\n"
+            "  --id-prefix P        line n (from 1) gets the id P-n: when the connection is\n"
+            "                       lost, the unanswered lines are sent again on a new one\n"
+            "                       (up to %d attempts without a reply) and the hub publishes\n"
+            "                       each once. Without it, a lost connection with lines\n"
+            "                       unanswered exits 1 (they may or may not be published)\n"
             "  --jwt TOKEN          sends Authorization: Bearer TOKEN\n"
             "\n"
             "ssecat --parse reads a text/event-stream on stdin as it arrives and writes one\n"
@@ -73,7 +79,7 @@ static void usage(FILE *f)
             "--max-events, or when every publish succeeded; 1 when the connection failed for\n"
             "good (the message names the status or content type), a publish failed, or\n"
             "input or output failed; 2 on a usage error; 130 on SIGINT.\n",
-            SSEHUB_SSE_DEFAULT_MAX_SIZE);
+            SSECAT_PUB_MAX_RETRIES, SSEHUB_SSE_DEFAULT_MAX_SIZE);
 }
 
 /* Writes the JSON line in |o->line| to stdout. */
@@ -323,6 +329,17 @@ int main(int argc, char **argv)
             if ((v = flag_value(argc, argv, &i, "an event type")) == NULL)
                 goto out;
             o.type = v;
+        } else if (strcmp(a, "--id-prefix") == 0) {
+            if ((v = flag_value(argc, argv, &i, "a prefix for the event ids")) == NULL)
+                goto out;
+            if (v[0] == '\0' || strpbrk(v, "\r\n") != NULL) {
+                fprintf(stderr,
+                        "ssecat: --id-prefix: expected a non-empty prefix without CR "
+                        "or LF, got '%s'\n",
+                        v);
+                goto out;
+            }
+            o.id_prefix = v;
         } else if (a[0] == '-' && a[1] != '\0') {
             fprintf(stderr, "ssecat: unknown option '%s' (try --help)\n", a);
             goto out;
@@ -335,6 +352,10 @@ int main(int argc, char **argv)
     }
     if (parse + publish + (o.url != NULL && !publish) > 1) {
         fprintf(stderr, "ssecat: use one of URL, --publish URL and --parse\n");
+        goto out;
+    }
+    if (o.id_prefix != NULL && !publish) {
+        fprintf(stderr, "ssecat: --id-prefix is for --publish\n");
         goto out;
     }
     /* libuv writes to sockets with write(): a peer that went away must not kill us. */

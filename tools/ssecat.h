@@ -25,10 +25,15 @@ typedef struct ssecat_opts_s {
     size_t max_size;            /* --max-size */
     const char *topic;          /* --publish: --topic */
     const char *type;           /* --publish: --type */
+    const char *id_prefix;      /* --publish: --id-prefix (line n gets id "P-n"), or NULL */
 } ssecat_opts_t;
 
 /** ssecat URL: subscribes; returns the exit status (0, 1, 130). */
 int ssecat_subscribe(const ssecat_opts_t *o);
+
+/* ssecat --publish --id-prefix: connections tried in a row, without a reply, to send the
+ * unanswered publishes again before giving up. */
+#define SSECAT_PUB_MAX_RETRIES 8
 
 /** ssecat --publish URL: publishes stdin's lines; returns the exit status (0 or 1). */
 int ssecat_publish(const ssecat_opts_t *o);

@@ -9,6 +9,14 @@
  * connection after a reply that said "Connection: close" (nginx does every 1000 requests;
  * RFC 9112 says the requests after it were not processed), or while nothing waited for
  * a reply, ssecat reconnects and sends again what was not answered.
+ *
+ * With --id-prefix P, line n is published with the id "P-n", and a connection lost with
+ * publishes unanswered (some of which the hub may have processed) is followed by a new
+ * one on which they all go again: the hub answers a publish whose id it holds for the
+ * same update with that id and publishes nothing twice (exactly once, while it retains
+ * the event). Without ids that is unsafe (a line could be published twice), so ssecat
+ * exits 1 instead. Attempts back off (RETRY_BASE_MS doubling up to RETRY_MAX_MS) and stop
+ * after SSECAT_PUB_MAX_RETRIES in a row without a reply.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -25,6 +33,8 @@
 #define MAX_IN_FLIGHT  1024      /* publishes sent and not yet answered */
 #define MAX_UNACKED    (1 << 20) /* bytes of requests sent and not yet answered */
 #define MAX_IDLE_RETRY 3         /* reconnections in a row without a reply in between */
+#define RETRY_BASE_MS  100       /* --id-prefix: the wait before a second attempt, doubled */
+#define RETRY_MAX_MS   5000      /* for each next one up to this */
 #define READ_CHUNK     (64 * 1024)
 #define REASON_MAX     300 /* bytes of a failed reply's body reported */
 
@@ -52,19 +62,26 @@ typedef struct pub_s {
     sh_buf_t reply;    /* the body of the reply being read, cut at REASON_MAX */
     int reply_status;  /* its status */
     char reply_reason[128];
-    uint64_t sent;         /* publishes sent (line numbers 1..sent) */
-    uint64_t acked;        /* replies received */
-    uint64_t failed;       /* replies that were not 200 */
-    bool reading;          /* a read of stdin is under way (a stream: reading is started) */
-    bool eof;              /* stdin ended */
-    bool done;             /* finished: nothing more happens */
-    bool connected;        /* the connection is up and takes requests */
-    bool close_announced;  /* a reply said Connection: close: later requests go again */
-    unsigned idle_retries; /* reconnections since the last reply */
-    int status;            /* the exit status */
+    uint64_t sent;          /* publishes sent (line numbers 1..sent) */
+    uint64_t acked;         /* replies received */
+    uint64_t failed;        /* replies that were not 200 */
+    uv_timer_t retry_timer; /* the wait before connecting again */
+    bool timer_open;        /* |retry_timer| is initialised and not closed */
+    bool ever_connected;    /* a connection was made (so the server exists) */
+    bool idle;              /* no connection: it ended with nothing waiting (the next
+                               publish opens one) */
+    bool reading;           /* a read of stdin is under way (a stream: reading is started) */
+    bool eof;               /* stdin ended */
+    bool done;              /* finished: nothing more happens */
+    bool connected;         /* the connection is up and takes requests */
+    bool close_announced;   /* a reply said Connection: close: later requests go again */
+    unsigned retries;       /* connections tried since the last reply */
+    int status;             /* the exit status */
 } pub_t;
 
 static void read_more(pub_t *p);
+static void connection_lost(pub_t *p, bool attempt_failed, const char *why);
+static void reconnect(pub_t *p);
 
 static void stop(pub_t *p, int status)
 {
@@ -75,6 +92,10 @@ static void stop(pub_t *p, int status)
         p->status = status;
     sh_cconn_close(p->conn);
     p->conn = NULL;
+    if (p->timer_open) {
+        p->timer_open = false;
+        uv_close((uv_handle_t *)&p->retry_timer, NULL);
+    }
     if (p->in_is_stream) {
         p->reading = false;
         uv_close((uv_handle_t *)&p->in_handle, NULL);
@@ -129,6 +150,15 @@ static int add_publish(pub_t *p, const char *data, size_t len)
         if (rc == 0)
             rc = append_form(&p->body, p->o->type, strlen(p->o->type));
     }
+    if (rc == 0 && p->o->id_prefix != NULL) {
+        rc = sh_buf_append_str(&p->body, "&id=");
+        if (rc == 0)
+            rc = append_form(&p->body, p->o->id_prefix, strlen(p->o->id_prefix));
+        if (rc == 0)
+            rc = sh_buf_append_str(&p->body, "-");
+        if (rc == 0)
+            rc = sh_buf_append(&p->body, digits, sh_fmt_u64(digits, p->sent + 1));
+    }
     if (rc == 0)
         rc = sh_buf_append_str(&p->body, "&data=");
     if (rc == 0)
@@ -170,19 +200,26 @@ static int add_publish(pub_t *p, const char *data, size_t len)
 }
 
 /* Writes the requests not yet written on this connection, unless it is not up yet or the
- * server announced that it closes it (they go on the next one). */
+ * server announced that it closes it (they go on the next one). Without a connection
+ * (the last one ended idle), opens one. */
 static int flush_out(pub_t *p)
 {
     int rc = 0;
 
+    if (p->idle && p->unwritten != p->unacked.len) {
+        p->idle = false;
+        reconnect(p);
+        return 0;
+    }
     if (!p->connected || p->close_announced || p->unwritten == p->unacked.len)
         return 0;
     rc = sh_cconn_write(p->conn, p->unacked.base + p->unwritten, p->unacked.len - p->unwritten);
     p->unwritten = p->unacked.len;
-    if (rc != 0) {
-        fprintf(stderr, "ssecat: cannot send to %s: %s\n", p->url.authority,
-                rc < -4000 ? ssehub_strerror(rc) : uv_strerror(rc));
+    if (rc == SSEHUB_ENOMEM) {
+        fprintf(stderr, "ssecat: cannot send to %s: %s\n", p->url.authority, ssehub_strerror(rc));
         stop(p, 1);
+    } else if (rc != 0) {
+        connection_lost(p, false, rc < -4000 ? ssehub_strerror(rc) : uv_strerror(rc));
     }
     return rc;
 }
@@ -296,7 +333,7 @@ static void read_more(pub_t *p)
     uv_buf_t b;
     int rc;
 
-    want = !p->eof && !p->done && p->conn != NULL && p->sent - p->acked < MAX_IN_FLIGHT &&
+    want = !p->eof && !p->done && p->sent - p->acked < MAX_IN_FLIGHT &&
            p->unacked.len - p->head <= MAX_UNACKED;
     if (p->in_is_stream) {
         if (want && !p->reading) {
@@ -405,7 +442,7 @@ static int on_complete(void *user)
         return -1;
     }
     p->acked++;
-    p->idle_retries = 0;
+    p->retries = 0;
     forget_answered(p);
     if (p->reply_status < 200 || p->reply_status > 299) { /* Nchan answers 201 or 202 */
         const char *eol = p->reply.len > 0 ? memchr(p->reply.base, '\n', p->reply.len) : NULL;
@@ -454,7 +491,7 @@ static void reconnect(pub_t *p)
     p->connected = false;
     p->close_announced = false;
     p->unwritten = p->head;
-    p->idle_retries++;
+    p->retries++;
     rc = sh_cconn_new(&p->loop, &p->url, p->tls, &conn_cbs, p, &p->conn);
     if (rc != 0) {
         fprintf(stderr, "ssecat: cannot reconnect to %s: %s\n", p->url.authority,
@@ -463,10 +500,101 @@ static void reconnect(pub_t *p)
     }
 }
 
+static void on_retry_timer(uv_timer_t *t)
+{
+    reconnect(t->data);
+}
+
+/* The wait before attempt |retries| + 1: none for the first reconnection, then
+ * RETRY_BASE_MS doubling up to RETRY_MAX_MS. */
+static uint64_t retry_delay_ms(unsigned retries)
+{
+    uint64_t ms = RETRY_BASE_MS;
+
+    if (retries == 0)
+        return 0;
+    while (--retries > 0 && ms < RETRY_MAX_MS)
+        ms *= 2;
+    return ms < RETRY_MAX_MS ? ms : RETRY_MAX_MS;
+}
+
+/*
+ * The connection ended (|attempt_failed| false) or a reconnection could not be made
+ * (true: nothing was sent on it). With nothing waiting (a server closing an idle
+ * keep-alive connection), the next publish opens a new one. Otherwise connects again when
+ * sending the unanswered publishes again is safe: the server announced the close (it
+ * processed none of them), they carry ids (--id-prefix: the hub publishes each once), or
+ * the failed attempt was itself such a reconnection. Otherwise, or after too many
+ * attempts without a reply, exits 1 naming what is unacknowledged.
+ */
+static void connection_lost(pub_t *p, bool attempt_failed, const char *why)
+{
+    uint64_t waiting = p->sent - p->acked, delay;
+    bool ids = p->o->id_prefix != NULL;
+    unsigned max = ids ? SSECAT_PUB_MAX_RETRIES : MAX_IDLE_RETRY;
+    int rc;
+
+    if (!attempt_failed && waiting == 0) {
+        sh_cconn_close(p->conn);
+        p->conn = NULL;
+        p->connected = false;
+        p->idle = true; /* every publish added was answered: nothing to write */
+        p->retries = 0;
+        return;
+    }
+    if (!attempt_failed && !p->close_announced && !ids) {
+        fprintf(stderr,
+                "ssecat: connection to %s lost (%s) with %llu of %llu publishes "
+                "unacknowledged (they may or may not have been published; with --id-prefix "
+                "ssecat sends them again safely)\n",
+                p->url.authority, why, (unsigned long long)waiting, (unsigned long long)p->sent);
+        stop(p, 1);
+        return;
+    }
+    if (p->retries >= max) {
+        fprintf(stderr,
+                "ssecat: giving up on %s after %u attempts in a row without a reply (%s): "
+                "%llu of %llu publishes unacknowledged",
+                p->url.authority, p->retries, why, (unsigned long long)waiting,
+                (unsigned long long)p->sent);
+        if (waiting > 0)
+            fprintf(stderr, " (lines %llu to %llu)", (unsigned long long)p->acked + 1,
+                    (unsigned long long)p->sent);
+        fprintf(stderr, "\n");
+        stop(p, 1);
+        return;
+    }
+    delay = retry_delay_ms(p->retries);
+    if (attempt_failed)
+        fprintf(stderr, "ssecat: cannot reconnect to %s (%s); trying again in %llu ms\n",
+                p->url.authority, why, (unsigned long long)delay);
+    else if (waiting > 0 && p->close_announced)
+        fprintf(stderr,
+                "ssecat: %s closed the connection as announced; reconnecting to "
+                "send %llu publishes again\n",
+                p->url.authority, (unsigned long long)waiting);
+    else if (waiting > 0)
+        fprintf(stderr,
+                "ssecat: connection to %s lost (%s) with %llu publishes unanswered; "
+                "reconnecting to send them again (their ids make that safe)\n",
+                p->url.authority, why, (unsigned long long)waiting);
+    sh_cconn_close(p->conn);
+    p->conn = NULL;
+    p->connected = false;
+    if (delay == 0) {
+        reconnect(p);
+        return;
+    }
+    rc = uv_timer_start(&p->retry_timer, on_retry_timer, delay, 0);
+    if (rc != 0) {
+        fprintf(stderr, "ssecat: cannot wait to reconnect: %s\n", uv_strerror(rc));
+        stop(p, 1);
+    }
+}
+
 static void on_conn_end(sh_cconn_t *conn, int status, const char *why)
 {
     pub_t *p = sh_cconn_data(conn);
-    uint64_t waiting;
 
     (void)status;
     if (sh_resp_finish(&p->resp) == 0 && p->acked == p->sent && p->eof && !p->reading) {
@@ -475,23 +603,7 @@ static void on_conn_end(sh_cconn_t *conn, int status, const char *why)
     }
     if (p->done)
         return;
-    waiting = p->sent - p->acked;
-    /* Safe to send again: the server said the requests after its last reply would not be
-       processed, or none was waiting. A server that keeps closing without a reply stops it. */
-    if ((p->close_announced || waiting == 0) && p->idle_retries < MAX_IDLE_RETRY) {
-        if (waiting > 0)
-            fprintf(stderr,
-                    "ssecat: %s closed the connection as announced; reconnecting to "
-                    "send %llu publishes again\n",
-                    p->url.authority, (unsigned long long)waiting);
-        reconnect(p);
-        return;
-    }
-    fprintf(stderr,
-            "ssecat: connection to %s lost (%s) with %llu of %llu publishes "
-            "unacknowledged\n",
-            p->url.authority, why, (unsigned long long)waiting, (unsigned long long)p->sent);
-    stop(p, 1);
+    connection_lost(p, false, why);
 }
 
 static void on_conn_connect(sh_cconn_t *conn, int status, const char *why)
@@ -499,11 +611,18 @@ static void on_conn_connect(sh_cconn_t *conn, int status, const char *why)
     pub_t *p = sh_cconn_data(conn);
 
     if (status != 0) {
+        /* A server that answered before and is gone for a moment (a restart) is tried
+           again; the first connection's failure, or a TLS failure, is final. */
+        if (p->ever_connected && status != SSEHUB_ETLS) {
+            connection_lost(p, true, why);
+            return;
+        }
         fprintf(stderr, "ssecat: cannot publish to %s: %s\n", p->url.href, why);
         stop(p, 1);
         return;
     }
     p->connected = true;
+    p->ever_connected = true;
     if (flush_out(p) != 0)
         return;
     read_more(p);
@@ -557,7 +676,12 @@ int ssecat_publish(const ssecat_opts_t *o)
         uv_loop_close(&p.loop);
         goto out;
     }
-    rc = sh_cconn_new(&p.loop, &p.url, p.tls, &conn_cbs, &p, &p.conn);
+    rc = uv_timer_init(&p.loop, &p.retry_timer);
+    if (rc == 0) {
+        p.retry_timer.data = &p;
+        p.timer_open = true;
+        rc = sh_cconn_new(&p.loop, &p.url, p.tls, &conn_cbs, &p, &p.conn);
+    }
     if (rc != 0) {
         fprintf(stderr, "ssecat: cannot connect to %s: %s\n", p.url.authority,
                 rc == SSEHUB_ENOMEM ? ssehub_strerror(rc) : uv_strerror(rc));

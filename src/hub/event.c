@@ -105,12 +105,93 @@ int sh_event_new(const sh_event_init_t *init, sh_event_t **out)
     ev->ntopics = init->ntopics;
     ev->is_private = init->is_private != 0;
     ev->topic_hash = topics_hash(init->topics, init->ntopics);
+    ev->data_cr_hash = 0;
+    if (se.data_len > 0 && memchr(se.data, '\r', se.data_len) != NULL) {
+        ev->data_cr_hash = sh_map_hash(se.data, se.data_len);
+        if (ev->data_cr_hash == 0)
+            ev->data_cr_hash = 1;
+    }
     p = (char *)(ev->topics + init->ntopics);
     p = put_str(p, &ev->id, init->id);
     for (i = 0; i < init->ntopics; i++)
         p = put_str(p, &ev->topics[i], init->topics[i]);
     *out = ev;
     return 0;
+}
+
+/* A frame's parts after its id line (see sh_event_new): the type line's value, the retry
+ * line's value, and the data lines with the blank line. */
+typedef struct frame_parts_s {
+    sh_str_t type, retry, data;
+} frame_parts_t;
+
+/* Takes the line starting with |prefix| at |*p|, if there is one: its value to |*val|. */
+static void take_line(const char **p, const char *end, const char *prefix, sh_str_t *val)
+{
+    size_t n = strlen(prefix);
+    const char *nl;
+
+    val->ptr = NULL;
+    val->len = 0;
+    if ((size_t)(end - *p) < n || memcmp(*p, prefix, n) != 0)
+        return;
+    nl = memchr(*p + n, '\n', (size_t)(end - *p - n));
+    if (nl == NULL)
+        return; /* not a frame sh_event_new() wrote */
+    val->ptr = *p + n;
+    val->len = (size_t)(nl - val->ptr);
+    *p = nl + 1;
+}
+
+static void frame_split(const sh_event_t *ev, frame_parts_t *out)
+{
+    const char *p = ssehub_rcbuf_data(ev->wire), *end = p + ssehub_rcbuf_len(ev->wire);
+    const char *nl = memchr(p, '\n', (size_t)(end - p)); /* the id line comes first */
+
+    p = nl != NULL ? nl + 1 : end;
+    take_line(&p, end, "event: ", &out->type);
+    take_line(&p, end, "retry: ", &out->retry);
+    out->data.ptr = p;
+    out->data.len = (size_t)(end - p);
+}
+
+static int str_eq(sh_str_t a, sh_str_t b)
+{
+    return a.len == b.len && (a.len == 0 || memcmp(a.ptr, b.ptr, a.len) == 0);
+}
+
+/*
+ * The frame holds the id, type, retry and data, and is the same for the same fields
+ * (sh_event_new() encodes deterministically). Split into its parts, it also says which
+ * field differs. Data lines are split at CR, LF and CRLF alike, so data with a CR is
+ * told apart by data_cr_hash too.
+ */
+sh_event_diff_t sh_event_compare(const sh_event_t *a, const sh_event_t *b)
+{
+    frame_parts_t fa, fb;
+    size_t i;
+
+    if (!str_eq(a->id, b->id))
+        return SH_EVENT_DIFF_ID;
+    if (a->ntopics != b->ntopics)
+        return SH_EVENT_DIFF_TOPICS;
+    for (i = 0; i < a->ntopics; i++) {
+        if (!str_eq(a->topics[i], b->topics[i]))
+            return SH_EVENT_DIFF_TOPICS;
+    }
+    if (a->is_private != b->is_private)
+        return SH_EVENT_DIFF_PRIVATE;
+    if (a->wire == b->wire)
+        return SH_EVENT_SAME;
+    frame_split(a, &fa);
+    frame_split(b, &fb);
+    if (!str_eq(fa.type, fb.type))
+        return SH_EVENT_DIFF_TYPE;
+    if (!str_eq(fa.retry, fb.retry) || (fa.retry.ptr == NULL) != (fb.retry.ptr == NULL))
+        return SH_EVENT_DIFF_RETRY;
+    if (!str_eq(fa.data, fb.data) || a->data_cr_hash != b->data_cr_hash)
+        return SH_EVENT_DIFF_DATA;
+    return SH_EVENT_SAME;
 }
 
 sh_event_t *sh_event_ref(sh_event_t *ev)

@@ -42,8 +42,23 @@ typedef struct sh_event_s {
     sh_str_t *topics;     /* points into this allocation; each NUL-terminated */
     size_t ntopics;
     uint64_t topic_hash; /* a hash of the topic list: the conflation key, never 0 */
+    /* 0 when the data holds no CR, else a hash of the data (never 0): the frame cannot
+     * tell "a\r\nb" from "a\nb" (both are two data lines), so sh_event_compare() looks
+     * at this too. */
+    uint64_t data_cr_hash;
     unsigned is_private : 1;
 } sh_event_t;
+
+/* What sh_event_compare() found: the first field in which two events differ. */
+typedef enum sh_event_diff_e {
+    SH_EVENT_SAME = 0,
+    SH_EVENT_DIFF_ID,
+    SH_EVENT_DIFF_TOPICS, /* the topic lists, in order */
+    SH_EVENT_DIFF_PRIVATE,
+    SH_EVENT_DIFF_TYPE,
+    SH_EVENT_DIFF_RETRY,
+    SH_EVENT_DIFF_DATA,
+} sh_event_diff_t;
 
 /**
  * Makes an event with refcount 1. Returns 0, SSEHUB_EINVAL (no topic, empty id, or an id
@@ -51,6 +66,13 @@ typedef struct sh_event_s {
  */
 int sh_event_new(const sh_event_init_t *init, sh_event_t **out);
 sh_event_t *sh_event_ref(sh_event_t *ev);
+
+/**
+ * Whether |a| and |b| are the same update: id, topics (all, in order), private flag,
+ * type, retry and data (byte for byte; an absent type or data is the same as an empty
+ * one, as on the wire). Seq and time are not compared. No allocation.
+ */
+sh_event_diff_t sh_event_compare(const sh_event_t *a, const sh_event_t *b);
 void sh_event_unref(sh_event_t *ev);
 
 #endif /* SH_HUB_EVENT_H */

@@ -347,6 +347,28 @@ sh_event_t *sh_history_find(const sh_history_t *h, const char *id, size_t len)
     return node != NULL ? node->ev : NULL;
 }
 
+sh_event_t *sh_history_holder(const sh_history_t *h, const char *id, size_t len, int64_t now_ms)
+{
+    const hnode_t *node = sh_map_get(&h->ids, id, len);
+
+    return node != NULL && !node_expired(h, node, now_ms) ? node->ev : NULL;
+}
+
+sh_history_idcheck_t sh_history_check_id(const sh_history_t *h, const sh_event_t *ev,
+                                         int64_t now_ms, sh_event_t **held, sh_event_diff_t *diff)
+{
+    sh_event_diff_t d = SH_EVENT_SAME;
+
+    *held = sh_history_holder(h, ev->id.ptr, ev->id.len, now_ms);
+    if (*held != NULL)
+        d = sh_event_compare(ev, *held);
+    if (diff != NULL)
+        *diff = d;
+    if (*held == NULL)
+        return SH_HISTORY_ID_NEW;
+    return d == SH_EVENT_SAME ? SH_HISTORY_ID_DUPLICATE : SH_HISTORY_ID_CONFLICT;
+}
+
 size_t sh_history_expire(sh_history_t *h, int64_t now_ms)
 {
     return expire(h, now_ms, SIZE_MAX, NULL);
@@ -375,15 +397,13 @@ static void set_last(sh_history_t *h, sh_event_t *ev)
 int sh_history_append(sh_history_t *h, sh_event_t *ev, int64_t now_ms)
 {
     htopic_t *created = NULL, *emptied = NULL, *t;
-    const hnode_t *same_id;
     hnode_t *node;
     size_t i;
     int rc;
 
     if (ev->seq != h->next_seq)
         return SSEHUB_EINVAL;
-    same_id = sh_map_get(&h->ids, ev->id.ptr, ev->id.len);
-    if (same_id != NULL && !node_expired(h, same_id, now_ms))
+    if (sh_history_holder(h, ev->id.ptr, ev->id.len, now_ms) != NULL)
         return SSEHUB_EINVAL;
     if (h->max_per_topic == 0)
         goto out_appended; /* nothing is retained, so nothing can expire */

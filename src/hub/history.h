@@ -69,6 +69,29 @@ size_t sh_history_count(const sh_history_t *h);
 /** The retained event with this id, or NULL (not referenced for the caller). */
 sh_event_t *sh_history_find(const sh_history_t *h, const char *id, size_t len);
 
+/**
+ * The retained event that holds this id for an append at |now_ms|, or NULL: as
+ * sh_history_find(), but an event past the age bound as of |now_ms| holds nothing (the
+ * append would let it go first). Not referenced for the caller.
+ */
+sh_event_t *sh_history_holder(const sh_history_t *h, const char *id, size_t len, int64_t now_ms);
+
+/* What a publish with a chosen id meets in the history (sh_history_check_id). */
+typedef enum sh_history_idcheck_e {
+    SH_HISTORY_ID_NEW = 0,   /* no retained event holds the id: append it */
+    SH_HISTORY_ID_DUPLICATE, /* the retained event holding it is the same update */
+    SH_HISTORY_ID_CONFLICT,  /* the retained event holding it is another update */
+} sh_history_idcheck_t;
+
+/**
+ * Exactly-once publishing: what an append of |ev| at |now_ms| would meet. |*held| is set to
+ * the retained event holding |ev|'s id (not referenced; NULL with SH_HISTORY_ID_NEW) and
+ * |*diff| (when not NULL) to sh_event_compare(ev, held). A duplicate is a publisher's
+ * retry: it gets the held event's answer, and nothing is appended or delivered again.
+ */
+sh_history_idcheck_t sh_history_check_id(const sh_history_t *h, const sh_event_t *ev,
+                                         int64_t now_ms, sh_event_t **held, sh_event_diff_t *diff);
+
 typedef struct sh_replay_s {
     sh_event_t **events; /* referenced, in seq order; sh_replay_dispose() releases them */
     size_t n;

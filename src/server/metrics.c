@@ -23,6 +23,8 @@ static const struct {
       "Subscribers with an open event stream."),
     M(subscriptions_total, "ssehub_subscriptions_total", "counter", "Event streams opened."),
     M(publishes_total, "ssehub_publishes_total", "counter", "Events published."),
+    M(publish_duplicates_total, "ssehub_publish_duplicates_total", "counter",
+      "Publishes answered with the id of the same update published before (retries)."),
     M(deliveries_total, "ssehub_deliveries_total", "counter",
       "Events queued to subscribers (live and replayed)."),
     M(conflated_total, "ssehub_conflated_total", "counter",

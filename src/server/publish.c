@@ -37,7 +37,9 @@ typedef struct pub_s {
 static void pub_free(pub_t *p)
 {
     if (p->sp.status == 0 && p->sp.ev != NULL)
-        atomic_fetch_add_explicit(&p->w->metrics.publishes_total, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(p->sp.duplicate ? &p->w->metrics.publish_duplicates_total
+                                                  : &p->w->metrics.publishes_total,
+                                  1, memory_order_relaxed);
     sh_event_unref(p->sp.ev);
     sh_pubreq_dispose(&p->r);
     if (p->held != NULL)
@@ -82,6 +84,10 @@ static void answer_ready(sh_conn_t *c)
         } else {
             size_t bytes = p->sp.ev != NULL ? p->sp.ev->id.len : 0;
 
+            if (p->sp.status == 0 && p->sp.duplicate)
+                sh_log_debug("%s: publish of id %s is a retry of a committed one: answered "
+                             "with its id, nothing published again",
+                             c->peer, p->sp.ev->id.ptr);
             if (p->sp.status == 0)
                 sh_conn_respond(c, 200, "text/plain; charset=utf-8", NULL, p->sp.ev->id.ptr,
                                 p->sp.ev->id.len);

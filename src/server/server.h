@@ -52,6 +52,9 @@ typedef struct sh_metrics_s {
     atomic_ullong requests_total;
     atomic_ullong rejected_total; /* 503 at accept: too many connections */
     atomic_ullong disconnects[SH_DISC_COUNT];
+
+    /* publishes answered with the id of the same update committed before (retries) */
+    atomic_ullong publish_duplicates_total;
 } sh_metrics_t;
 
 #define SH_INBOX_CAP 65536u

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* sh_store_open(): the --store URI to a store; the id rule, and the locked history
- * operations (replay, count, batched expiry) every store shares. */
+/* sh_store_open(): the --store URI to a store; the id rules (hub-assigned ids, and a
+ * chosen id already held: a retry or a conflict), and the locked history operations
+ * (replay, count, batched expiry) every store shares. */
 #include <stdio.h>
 #include <string.h>
 
@@ -39,6 +40,37 @@ size_t sh_store_assign_id(char buf[48], uint64_t seq,
         len = n + 1 + sh_fmt_u64(buf + n + 1, k);
     }
     return len;
+}
+
+int sh_store_answer_held(sh_store_pub_t *p, sh_event_t *held, sh_event_diff_t diff)
+{
+    if (held == NULL)
+        return 0;
+    switch (diff) {
+    case SH_EVENT_SAME:
+        p->status = 0;
+        p->duplicate = 1;
+        p->ev = sh_event_ref(held);
+        return 1;
+    case SH_EVENT_DIFF_TOPICS:
+        p->reason = "id already used by a retained event with other topics";
+        break;
+    case SH_EVENT_DIFF_PRIVATE:
+        p->reason = "id already used by a retained event with another private flag";
+        break;
+    case SH_EVENT_DIFF_TYPE:
+        p->reason = "id already used by a retained event with another type";
+        break;
+    case SH_EVENT_DIFF_RETRY:
+        p->reason = "id already used by a retained event with another retry";
+        break;
+    case SH_EVENT_DIFF_DATA:
+    default: /* SH_EVENT_DIFF_ID cannot be: |held| holds |ev|'s id */
+        p->reason = "id already used by a retained event with other data";
+        break;
+    }
+    p->status = 409;
+    return 1;
 }
 
 void sh_store_expire_history(pthread_mutex_t *lock, sh_history_t *h, int64_t now_ms)

@@ -52,6 +52,7 @@ struct sh_store_pub_s {
     int status;           /* 0 (committed) or an HTTP status */
     const char *reason;   /* with a status: a static one-line reason */
     sh_event_t *ev;       /* with 0: the event, a reference for the caller */
+    int duplicate;        /* with 0: |ev| was committed before (a retry; see below) */
     sh_store_pub_t *next; /* the store's queue */
 };
 
@@ -60,8 +61,11 @@ typedef struct sh_store_ops_s {
     const char *name; /* "memory", "lmdb" */
     /* Assigns a seq (and an id when |init->id| is empty), commits, retains and hands the
      * event to the loops, then calls p->done with p->status: 0 and p->ev, or 409 (the id
-     * is held by a retained event), 503 (loops overloaded, store full, write error,
-     * shutting down), 400 (invalid id, type or topic) or 500 (out of memory). */
+     * is held by a retained event with other content), 503 (loops overloaded, store full,
+     * write error, shutting down), 400 (invalid id, type or topic) or 500 (out of
+     * memory). A publish whose id is held by the same update, retained or committed ahead
+     * of it, is a retry: sh_store_answer_held() decides it (status 0, p->duplicate, p->ev
+     * the held event), and it is answered only once that event is committed. */
     void (*publish)(sh_store_t *s, sh_store_pub_t *p);
     /* sh_history_replay() over what is committed (see history.h for |last_id|). 0 or
      * SSEHUB_ENOMEM. */
@@ -143,6 +147,19 @@ static inline void sh_store_free(sh_store_t *s)
  */
 size_t sh_store_assign_id(char buf[48], uint64_t seq,
                           int (*taken)(void *u, const char *id, size_t len), void *u);
+
+/**
+ * Exactly-once publishing, the rule every store applies to a publish whose chosen id may
+ * be held already: |held| is the event holding it (retained in the history, found with
+ * sh_history_check_id(), or committed ahead of it in the same batch), or NULL, and |diff|
+ * what sh_event_compare() says of the publish's event and |held|. The same update (topics
+ * in order, private flag, type, retry, data) is a retry: |p| is decided as a duplicate,
+ * status 0, p->duplicate 1 and p->ev a new reference to |held|, and nothing is to be
+ * appended or handed to the loops. Another update is 409, with a reason naming what
+ * differs. Returns 1 when |p| was decided (the caller drops its event), 0 when |held| is
+ * NULL (commit it).
+ */
+int sh_store_answer_held(sh_store_pub_t *p, sh_event_t *held, sh_event_diff_t diff);
 
 /* Events released per hold of a store's lock by sh_store_expire_history(). */
 #define SH_STORE_EXPIRE_BATCH 4096u

@@ -282,26 +282,43 @@ static int id_taken(void *u, const char *id, size_t len)
            sh_map_get(&s->batch_ids, id, len) != NULL;
 }
 
-/* Gives |p| its seq, id and event. 0 (p->ev set, the id in batch_ids) or a status. */
+/*
+ * Gives |p| its seq, id and event. 0 (p->ev set, the id in batch_ids) or a status. A chosen
+ * id already held, by a retained event or by one earlier in this batch, is decided by
+ * sh_store_answer_held(): a retry (status 0 and p->duplicate, p->ev the held event; it is
+ * completed with the batch, so after the held event's commit) or a conflict (409).
+ */
 static int prepare(lm_store_t *s, sh_store_pub_t *p, uint64_t seq)
 {
     sh_event_init_t *init = &p->init;
     char idbuf[48];
-    int rc;
+    int rc, chosen = init->id.len > 0;
 
     init->seq = seq;
     init->time_ms = p->now_ms;
-    if (init->id.len == 0) {
+    if (!chosen) {
         init->id.ptr = idbuf;
         init->id.len = sh_store_assign_id(idbuf, seq, id_taken, s);
-    } else if (id_taken(s, init->id.ptr, init->id.len)) {
-        p->reason = "id already used by a retained event";
-        return 409;
     }
     rc = sh_event_new(init, &p->ev);
+    if (rc == 0 && chosen) {
+        sh_event_t *ev = p->ev, *held = sh_map_get(&s->batch_ids, ev->id.ptr, ev->id.len);
+        sh_event_diff_t diff = SH_EVENT_SAME;
+
+        if (held != NULL)
+            diff = sh_event_compare(ev, held);
+        else
+            (void)sh_history_check_id(s->history, ev, p->now_ms, &held, &diff);
+        if (held != NULL) {
+            p->ev = NULL;
+            (void)sh_store_answer_held(p, held, diff);
+            sh_event_unref(ev);
+            return p->status;
+        }
+    }
     if (rc == 0)
         rc = sh_map_put(&s->batch_ids, p->ev->id.ptr, p->ev->id.len, p->ev);
-    if (init->id.ptr == idbuf)
+    if (!chosen)
         init->id.len = 0; /* |idbuf| goes out of scope: the event holds the copy */
     if (rc == 0)
         return 0;
@@ -331,7 +348,7 @@ static void commit_batch(lm_store_t *s, sh_store_pub_t *batch)
     }
     for (p = batch; p != NULL; p = p->next) {
         p->status = prepare(s, p, s->last_seq + 1 + n);
-        if (p->status == 0) {
+        if (p->status == 0 && !p->duplicate) {
             evs[n] = p->ev;
             pubs[n] = p;
             n++;
@@ -375,11 +392,16 @@ static void commit_batch(lm_store_t *s, sh_store_pub_t *batch)
         }
         if (n == 0)
             s->del_backoff = 1;
-        for (i = 0; i < n; i++) {
-            sh_event_unref(pubs[i]->ev);
-            pubs[i]->ev = NULL;
-            pubs[i]->status = 503;
-            pubs[i]->reason = reason;
+        /* The batch's events and the retries of them (a seq past last_seq: not
+         * committed); a retry of an event committed before keeps its answer. */
+        for (p = batch; p != NULL; p = p->next) {
+            if (p->status != 0 || p->ev->seq <= s->last_seq)
+                continue;
+            sh_event_unref(p->ev);
+            p->ev = NULL;
+            p->duplicate = 0;
+            p->status = 503;
+            p->reason = reason;
         }
     }
     for (p = batch; p != NULL; p = next) {
@@ -486,6 +508,7 @@ static void lm_publish(sh_store_t *base, sh_store_pub_t *p)
     p->ev = NULL;
     p->reason = NULL;
     p->status = 0;
+    p->duplicate = 0;
     p->next = NULL;
     pthread_mutex_lock(&s->qlock);
     if (s->closing || s->qlen >= QUEUE_MAX) {

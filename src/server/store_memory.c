@@ -19,31 +19,46 @@ static int id_taken(void *u, const char *id, size_t len)
     return sh_history_find(u, id, len) != NULL;
 }
 
-/* Commits |p| under the lock: seq, id, encode, retain, hand to the loops. 0 or a status. */
+/* Commits |p| under the lock: seq, id, encode, retain, hand to the loops. 0 or a status.
+ * A chosen id held by a retained event is a retry (answered with that event, nothing
+ * appended) or a conflict (409): sh_store_answer_held(). */
 static int commit(mem_store_t *s, sh_store_pub_t *p)
 {
     sh_event_init_t *init = &p->init;
     char idbuf[48];
     sh_event_t *ev;
-    int rc;
+    int rc, chosen = init->id.len > 0;
 
-    if (!s->sink.reserve(s->sink.user, 1)) {
-        p->reason = "hub overloaded: subscriber loops are behind, retry later";
-        return 503;
-    }
     init->seq = sh_history_next_seq(s->history);
     init->time_ms = p->now_ms;
-    if (init->id.len == 0) {
+    if (!chosen) {
         init->id.ptr = idbuf;
         init->id.len = sh_store_assign_id(idbuf, init->seq, id_taken, s->history);
     }
     rc = sh_event_new(init, &ev);
+    if (!chosen)
+        init->id.len = 0; /* |idbuf| goes out of scope: the event holds the copy */
     if (rc != 0) {
         p->reason = rc == SSEHUB_ENOMEM ? "out of memory" : "invalid id, type or topic";
         return rc == SSEHUB_ENOMEM ? 500 : 400;
     }
-    /* The seq is the one the history expects, so EINVAL can only mean that a retained
-     * event holds this id (the append itself frees the ids of expired events). */
+    if (chosen) {
+        sh_event_t *held;
+        sh_event_diff_t diff;
+
+        (void)sh_history_check_id(s->history, ev, p->now_ms, &held, &diff);
+        if (sh_store_answer_held(p, held, diff)) {
+            sh_event_unref(ev);
+            return p->status;
+        }
+    }
+    if (!s->sink.reserve(s->sink.user, 1)) {
+        sh_event_unref(ev);
+        p->reason = "hub overloaded: subscriber loops are behind, retry later";
+        return 503;
+    }
+    /* The seq is the one the history expects and no retained event holds the id, so
+     * only ENOMEM is left. */
     rc = sh_history_append(s->history, ev, p->now_ms);
     if (rc != 0) {
         sh_event_unref(ev);
@@ -61,6 +76,7 @@ static void mem_publish(sh_store_t *base, sh_store_pub_t *p)
 
     p->ev = NULL;
     p->reason = NULL;
+    p->duplicate = 0;
     pthread_mutex_lock(&s->lock);
     p->status = commit(s, p);
     pthread_mutex_unlock(&s->lock);

@@ -1154,6 +1154,239 @@ static void test_hub_history_unique_ids_and_seq(void **state)
     sh_test_restore_allocator();
 }
 
+/* ---- exactly-once publishing: comparing updates, the history's id check ---------------- */
+
+/* The fields of a publish, as a publisher gives them. |type| and |data| NULL: absent. */
+typedef struct pubspec_s {
+    const char *topics; /* comma-separated */
+    const char *id;
+    const char *type;
+    const char *data;
+    size_t data_len; /* with |data|: its length (it may hold NUL) */
+    int has_retry;
+    uint64_t retry;
+    int is_private;
+} pubspec_t;
+
+static sh_event_t *mkpub(const pubspec_t *ps, uint64_t seq, int64_t time_ms)
+{
+    sh_str_t ts[MAX_TOPICS];
+    sh_event_init_t in;
+    sh_event_t *ev = NULL;
+
+    memset(&in, 0, sizeof(in));
+    in.topics = ts;
+    in.ntopics = split(ps->topics, ts, MAX_TOPICS);
+    in.id = str_of(ps->id);
+    if (ps->type != NULL)
+        in.type = str_of(ps->type);
+    if (ps->data != NULL) {
+        in.data.ptr = ps->data;
+        in.data.len = ps->data_len;
+    }
+    in.has_retry = ps->has_retry;
+    in.retry = ps->retry;
+    in.is_private = ps->is_private;
+    in.seq = seq;
+    in.time_ms = time_ms;
+    assert_int_equal(sh_event_new(&in, &ev), 0);
+    return ev;
+}
+
+#define DATA(s) (s), sizeof(s) - 1
+
+/* The base update every case of test_hub_event_compare changes one field of. */
+static const pubspec_t base_pub = {"a,b", "k1", "t", DATA("line 1\nline 2"), 1, 500, 0};
+
+static const struct {
+    const char *what;
+    pubspec_t other;
+    sh_event_diff_t want;
+} compare_cases[] = {
+    {"the same fields", {"a,b", "k1", "t", DATA("line 1\nline 2"), 1, 500, 0}, SH_EVENT_SAME},
+    {"another id", {"a,b", "k2", "t", DATA("line 1\nline 2"), 1, 500, 0}, SH_EVENT_DIFF_ID},
+    {"an id that extends it",
+     {"a,b", "k11", "t", DATA("line 1\nline 2"), 1, 500, 0},
+     SH_EVENT_DIFF_ID},
+    {"topics in another order",
+     {"b,a", "k1", "t", DATA("line 1\nline 2"), 1, 500, 0},
+     SH_EVENT_DIFF_TOPICS},
+    {"one topic fewer", {"a", "k1", "t", DATA("line 1\nline 2"), 1, 500, 0}, SH_EVENT_DIFF_TOPICS},
+    {"one topic more",
+     {"a,b,c", "k1", "t", DATA("line 1\nline 2"), 1, 500, 0},
+     SH_EVENT_DIFF_TOPICS},
+    {"a topic renamed",
+     {"a,bb", "k1", "t", DATA("line 1\nline 2"), 1, 500, 0},
+     SH_EVENT_DIFF_TOPICS},
+    {"a topic listed twice",
+     {"a,b,b", "k1", "t", DATA("line 1\nline 2"), 1, 500, 0},
+     SH_EVENT_DIFF_TOPICS},
+    {"private", {"a,b", "k1", "t", DATA("line 1\nline 2"), 1, 500, 1}, SH_EVENT_DIFF_PRIVATE},
+    {"no type", {"a,b", "k1", NULL, DATA("line 1\nline 2"), 1, 500, 0}, SH_EVENT_DIFF_TYPE},
+    {"another type", {"a,b", "k1", "u", DATA("line 1\nline 2"), 1, 500, 0}, SH_EVENT_DIFF_TYPE},
+    {"a longer type", {"a,b", "k1", "tt", DATA("line 1\nline 2"), 1, 500, 0}, SH_EVENT_DIFF_TYPE},
+    {"no retry", {"a,b", "k1", "t", DATA("line 1\nline 2"), 0, 0, 0}, SH_EVENT_DIFF_RETRY},
+    {"another retry", {"a,b", "k1", "t", DATA("line 1\nline 2"), 1, 5000, 0}, SH_EVENT_DIFF_RETRY},
+    {"retry 0", {"a,b", "k1", "t", DATA("line 1\nline 2"), 1, 0, 0}, SH_EVENT_DIFF_RETRY},
+    {"other data", {"a,b", "k1", "t", DATA("line 1\nline 3"), 1, 500, 0}, SH_EVENT_DIFF_DATA},
+    {"one data line", {"a,b", "k1", "t", DATA("line 1"), 1, 500, 0}, SH_EVENT_DIFF_DATA},
+    {"a trailing LF", {"a,b", "k1", "t", DATA("line 1\nline 2\n"), 1, 500, 0}, SH_EVENT_DIFF_DATA},
+    {"CRLF for LF", {"a,b", "k1", "t", DATA("line 1\r\nline 2"), 1, 500, 0}, SH_EVENT_DIFF_DATA},
+    {"CR for LF", {"a,b", "k1", "t", DATA("line 1\rline 2"), 1, 500, 0}, SH_EVENT_DIFF_DATA},
+    {"no data", {"a,b", "k1", "t", NULL, 0, 1, 500, 0}, SH_EVENT_DIFF_DATA},
+    {"data that looks like a retry line",
+     {"a,b", "k1", "t", DATA("retry: 500\nline 1\nline 2"), 0, 0, 0},
+     SH_EVENT_DIFF_RETRY},
+};
+
+static void test_hub_event_compare(void **state)
+{
+    sh_event_t *base, *other, *again;
+    size_t i;
+
+    (void)state;
+    sh_failalloc_install();
+    base = mkpub(&base_pub, 1, 0);
+    assert_int_equal(sh_event_compare(base, base), SH_EVENT_SAME);
+    for (i = 0; i < sizeof(compare_cases) / sizeof(compare_cases[0]); i++) {
+        /* Seq and time are the store's, not the publisher's: never compared. */
+        other = mkpub(&compare_cases[i].other, 99, 12345);
+        if (sh_event_compare(other, base) != compare_cases[i].want ||
+            sh_event_compare(base, other) != compare_cases[i].want)
+            fail_msg("%s: compare gave %d and %d, want %d", compare_cases[i].what,
+                     (int)sh_event_compare(other, base), (int)sh_event_compare(base, other),
+                     (int)compare_cases[i].want);
+        sh_event_unref(other);
+    }
+    sh_event_unref(base);
+
+    /* Line breaks: the frames of CRLF, CR and LF data are the same, the updates are not;
+     * the same data with CRs is the same update. */
+    {
+        static const pubspec_t crlf = {"a", "k", NULL, DATA("x\r\ny"), 0, 0, 0};
+        static const pubspec_t cr_lf = {"a", "k", NULL, DATA("x\r\n\ry"), 0, 0, 0};
+        static const pubspec_t lf_cr = {"a", "k", NULL, DATA("x\n\r\ny"), 0, 0, 0};
+
+        base = mkpub(&crlf, 1, 0);
+        again = mkpub(&crlf, 2, 0);
+        assert_int_equal(sh_event_compare(base, again), SH_EVENT_SAME);
+        sh_event_unref(again);
+        other = mkpub(&cr_lf, 2, 0);
+        again = mkpub(&lf_cr, 3, 0);
+        assert_int_equal(ssehub_rcbuf_len(other->wire), ssehub_rcbuf_len(again->wire));
+        assert_memory_equal(ssehub_rcbuf_data(other->wire), ssehub_rcbuf_data(again->wire),
+                            ssehub_rcbuf_len(again->wire));
+        assert_int_equal(sh_event_compare(other, again), SH_EVENT_DIFF_DATA);
+        assert_int_equal(sh_event_compare(base, other), SH_EVENT_DIFF_DATA);
+        sh_event_unref(again);
+        sh_event_unref(other);
+        sh_event_unref(base);
+    }
+
+    /* An absent type or data is the same update as an empty one (the same on the wire). */
+    {
+        static const pubspec_t absent = {"a", "k", NULL, NULL, 0, 0, 0, 0};
+        static const pubspec_t empty = {"a", "k", "", DATA(""), 0, 0, 0};
+
+        base = mkpub(&absent, 1, 0);
+        other = mkpub(&empty, 2, 0);
+        assert_int_equal(sh_event_compare(base, other), SH_EVENT_SAME);
+        sh_event_unref(other);
+        sh_event_unref(base);
+    }
+    assert_int_equal(sh_failalloc_live(), 0);
+    sh_test_restore_allocator();
+}
+
+/* Checks what an append of |ps| now would meet: |want|, with |want_diff| and the held
+ * event |want_held| (NULL for none); nothing in the history changes. */
+static void check_id(sh_history_t *h, const pubspec_t *ps, sh_history_idcheck_t want,
+                     sh_event_diff_t want_diff, const sh_event_t *want_held)
+{
+    uint64_t next = sh_history_next_seq(h);
+    size_t count = sh_history_count(h);
+    sh_event_t *ev = mkpub(ps, next, fake_now), *held = (sh_event_t *)1;
+    sh_event_diff_t diff = (sh_event_diff_t)-1;
+
+    assert_int_equal(sh_history_check_id(h, ev, fake_now, &held, &diff), want);
+    assert_ptr_equal(held, want_held);
+    assert_int_equal(diff, want_diff);
+    assert_int_equal(sh_history_check_id(h, ev, fake_now, &held, NULL), want);
+    assert_ptr_equal(sh_history_holder(h, ps->id, strlen(ps->id), fake_now), want_held);
+    assert_int_equal(sh_history_next_seq(h), next);
+    assert_int_equal(sh_history_count(h), count);
+    /* What the check says is what the append does: a held id is refused. */
+    assert_int_equal(sh_history_append(h, ev, fake_now),
+                     want == SH_HISTORY_ID_NEW ? 0 : SSEHUB_EINVAL);
+    if (want == SH_HISTORY_ID_NEW && sh_history_count(h) > 0) /* not with --history 0 */
+        assert_ptr_equal(sh_history_holder(h, ps->id, strlen(ps->id), fake_now), ev);
+    sh_event_unref(ev);
+}
+
+static void test_hub_history_check_id(void **state)
+{
+    static const pubspec_t k1 = {"a,b", "k1", "t", DATA("one"), 1, 500, 0};
+    static const pubspec_t k1_data = {"a,b", "k1", "t", DATA("two"), 1, 500, 0};
+    static const pubspec_t k1_topics = {"b,a", "k1", "t", DATA("one"), 1, 500, 0};
+    static const pubspec_t k1_type = {"a,b", "k1", NULL, DATA("one"), 1, 500, 0};
+    static const pubspec_t k1_retry = {"a,b", "k1", "t", DATA("one"), 0, 0, 0};
+    static const pubspec_t k1_private = {"a,b", "k1", "t", DATA("one"), 1, 500, 1};
+    static const pubspec_t k2 = {"a", "k2", NULL, DATA("x"), 0, 0, 0};
+    static const pubspec_t k3 = {"a", "k3", NULL, DATA("x"), 0, 0, 0};
+    static const pubspec_t k4 = {"b", "k4", NULL, DATA("x"), 0, 0, 0};
+    static const pubspec_t k5 = {"b", "k5", NULL, DATA("x"), 0, 0, 0};
+    sh_history_t *h;
+    sh_event_t *held;
+
+    (void)state;
+    sh_failalloc_install();
+    fake_now = 0;
+    h = hist_new(2, 1000, 0);
+    check_id(h, &k1, SH_HISTORY_ID_NEW, SH_EVENT_SAME, NULL);
+    held = sh_history_find(h, "k1", 2);
+    assert_non_null(held);
+    /* The same update again (a retry): a duplicate of the retained event, whatever the
+     * clock says within the age bound. */
+    fake_now = 1000;
+    check_id(h, &k1, SH_HISTORY_ID_DUPLICATE, SH_EVENT_SAME, held);
+    /* Any field different: a conflict, saying which. */
+    check_id(h, &k1_data, SH_HISTORY_ID_CONFLICT, SH_EVENT_DIFF_DATA, held);
+    check_id(h, &k1_topics, SH_HISTORY_ID_CONFLICT, SH_EVENT_DIFF_TOPICS, held);
+    check_id(h, &k1_type, SH_HISTORY_ID_CONFLICT, SH_EVENT_DIFF_TYPE, held);
+    check_id(h, &k1_retry, SH_HISTORY_ID_CONFLICT, SH_EVENT_DIFF_RETRY, held);
+    check_id(h, &k1_private, SH_HISTORY_ID_CONFLICT, SH_EVENT_DIFF_PRIVATE, held);
+    check_replay(h, "*", 1, "earliest", "k1", "earliest");
+
+    /* Evicted by count from "a" but still in "b": still held. */
+    check_id(h, &k2, SH_HISTORY_ID_NEW, SH_EVENT_SAME, NULL);
+    check_id(h, &k3, SH_HISTORY_ID_NEW, SH_EVENT_SAME, NULL);
+    check_id(h, &k1, SH_HISTORY_ID_DUPLICATE, SH_EVENT_SAME, held);
+    /* Evicted from "b" too: the id is free, the same update is a new event. */
+    check_id(h, &k4, SH_HISTORY_ID_NEW, SH_EVENT_SAME, NULL);
+    check_id(h, &k1, SH_HISTORY_ID_DUPLICATE, SH_EVENT_SAME, held);
+    check_id(h, &k5, SH_HISTORY_ID_NEW, SH_EVENT_SAME, NULL);
+    assert_null(sh_history_find(h, "k1", 2));
+    check_id(h, &k4, SH_HISTORY_ID_DUPLICATE, SH_EVENT_SAME, sh_history_find(h, "k4", 2));
+    check_id(h, &k1, SH_HISTORY_ID_NEW, SH_EVENT_SAME, NULL);
+    held = sh_history_find(h, "k1", 2);
+    check_id(h, &k1, SH_HISTORY_ID_DUPLICATE, SH_EVENT_SAME, held);
+
+    /* Past the age bound (not yet let go): it holds nothing, as for the append. */
+    fake_now = 2001;
+    assert_ptr_equal(sh_history_find(h, "k1", 2), held);
+    check_id(h, &k1_data, SH_HISTORY_ID_NEW, SH_EVENT_SAME, NULL);
+    check_replay(h, "*", 1, "earliest", "k1", "earliest");
+    sh_history_free(h);
+
+    /* --history 0: nothing is retained, so no id is ever held. */
+    h = hist_new(0, 0, 0);
+    check_id(h, &k1, SH_HISTORY_ID_NEW, SH_EVENT_SAME, NULL);
+    check_id(h, &k1, SH_HISTORY_ID_NEW, SH_EVENT_SAME, NULL);
+    sh_history_free(h);
+    assert_int_equal(sh_failalloc_live(), 0);
+    sh_test_restore_allocator();
+}
+
 static void test_hub_history_replay_edges(void **state)
 {
     sh_history_t *h;
@@ -2116,6 +2349,8 @@ int main(void)
         cmocka_unit_test(test_hub_history_multi_topic_eviction),
         cmocka_unit_test(test_hub_history_unique_ids_and_seq),
         cmocka_unit_test(test_hub_history_release_hook_and_skip),
+        cmocka_unit_test(test_hub_event_compare),
+        cmocka_unit_test(test_hub_history_check_id),
         cmocka_unit_test(test_hub_history_replay_edges),
         cmocka_unit_test(test_hub_history_replay_merge),
         cmocka_unit_test(test_hub_history_append_oom),
