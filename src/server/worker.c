@@ -216,7 +216,11 @@ static void on_stop(uv_async_t *a)
     if (!w->draining && w->srv->cfg->subscriptions)
         drain_step(w);
     if (atomic_load(&w->srv->stop_phase) < 2)
-        return; /* the last presence update decided starts phase 2 */
+        return;       /* the last presence update decided starts phase 2 */
+    if (w->leaving) { /* phase 2 came first (another loop's deadline): all leaves now */
+        (void)sh_presence_worker_leave(w, SIZE_MAX);
+        w->leaving = 0;
+    }
     w->stopping = 1;
     /* Events handed so far (the leaves among them) reach the streams before they close. */
     sh_worker_drain_inbox(w);
