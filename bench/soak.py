@@ -8,8 +8,9 @@
     in five with a reset instead of a FIN; one in twenty before reading the response);
   - publishers on keep-alive connections at a fixed total rate, to random topics (one in
     ten to two), data of 20-400 bytes, so every topic has history;
-  - slow consumers: small receive buffers, subscribed to everything, never reading; each
-    leaves after 20-60 s (the hub drops it first when its queue or a write times out);
+  - slow consumers: small receive buffers, subscribed to everything (every other one from
+    `earliest`), never reading; each leaves after 60-180 s, and is usually dropped by the
+    hub before (its queue full, or a write timed out);
   - a presence watcher on /.well-known/mercure/subscriptions{/topic}{/subscriber},
     reading every join and leave.
 
@@ -228,10 +229,14 @@ class Soak:
         while not self.stop.is_set():
             s = None
             try:
+                # Every other one asks for the whole history first: more than its queue
+                # takes, so the hub drops it at once; the others fill the socket buffers
+                # (megabytes on loopback) and the queue in a minute or so, then are dropped.
                 s = self.track(await Stream.subscribe(self.hub.port, topics=["*"], rcvbuf=4096,
+                                                      query_last_id="earliest" if k % 2 else None,
                                                       timeout=60))
                 self.counts["slow"] += 1
-                await self.pause(rng.uniform(20, 60))  # never reads
+                await self.pause(rng.uniform(60, 180))  # never reads
                 self.untrack(s, reset=True)
             except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, Fail) as e:
                 self.error("slow consumer %d: %s: %s" % (k, type(e).__name__, e))
