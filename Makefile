@@ -2,6 +2,9 @@
 #   make run    install missing Debian packages, build (Release), start build/ssehub
 #   make test   install, then build and test twice: normal and ASan+UBSan; fuzz corpora
 #               replayed in both and through the clang libFuzzer build
+#   make install   build (Release) and `cmake --install` it under PREFIX [/usr/local],
+#               staged under DESTDIR if set: programs, libssehub, headers, ssehub.pc, man
+#               pages, the systemd unit (see README, "Running it in production")
 
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 BUILD      ?= build
@@ -9,8 +12,10 @@ ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 20
 ARGS       ?=
+PREFIX     ?= /usr/local
+DESTDIR    ?=
 
-.PHONY: run test deps build build-asan build-fuzz interop-deps clean
+.PHONY: run test deps build build-asan build-fuzz interop-deps install clean
 
 # The hub on http://127.0.0.1:8080 (open it in a browser: the demo page), with the
 # durable store: history in LMDB under ./var/ssehub-data, kept across restarts.
@@ -35,6 +40,12 @@ build-fuzz:
 		-DSSEHUB_BUILD_FUZZ=ON "-DSSEHUB_SANITIZE=address;undefined" \
 		-DSSEHUB_BUILD_BENCH=OFF -DSSEHUB_FUZZ_SECONDS=$(FUZZ_SECONDS) >/dev/null
 	@cmake --build $(FUZZ_BUILD) -j$(JOBS)
+
+# The unit's ExecStart is PREFIX/bin/ssehub. ldconfig makes a new libssehub.so known
+# (when installing for real, as root).
+install: deps build
+	@DESTDIR="$(DESTDIR)" cmake --install $(BUILD) --prefix "$(PREFIX)"
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" -eq 0 ] && command -v ldconfig >/dev/null; then ldconfig; fi
 
 # npm packages for the interop tests (real clients: playwright-core drives Chromium).
 interop-deps:

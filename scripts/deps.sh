@@ -15,7 +15,9 @@ set -eu
 # its tests run nginx with the Nchan module (nginx, libnginx-mod-nchan). Benchmarks
 # (bench/run.sh): the same Nchan for the comparison, gnuplot-nox (the chart).
 # The durable store: LMDB (liblmdb-dev); its tests read the files back with lmdb-utils
-# (mdb_stat, mdb_load), which also back a store up (mdb_copy).
+# (mdb_stat, mdb_load), which also back a store up (mdb_copy). The install test
+# (tests/integration/test_install.py): systemd (systemd-analyze verify of the unit) and
+# man-db (renders the man pages, with groff-base).
 PACKAGES="
 build-essential
 cmake
@@ -38,6 +40,8 @@ nginx
 gnuplot-nox
 liblmdb-dev
 lmdb-utils
+systemd
+man-db
 "
 
 missing=""

@@ -73,6 +73,7 @@ static void append_subscription(sh_buf_t *b, const sh_presence_rec_t *r, const c
  * points to until the store decides it (on this thread or the store's committer). */
 typedef struct announce_s {
     sh_store_pub_t sp;
+    sh_server_t *stopping; /* counted in its stop_pending (published while stopping) */
     sh_str_t topic;
     sh_buf_t body;
     char sub_id[SH_SUB_ID_MAX];
@@ -87,6 +88,8 @@ static void announce_done(sh_store_pub_t *sp)
     else
         sh_log_warn("presence: subscription update for %s not published: %s", a->sub_id,
                     sp->reason);
+    if (a->stopping != NULL)
+        sh_server_stop_step_done(a->stopping);
     sh_free((char *)a->topic.ptr);
     sh_buf_dispose(&a->body);
     sh_free(a);
@@ -119,6 +122,10 @@ static void announce(sh_conn_t *c, const sh_presence_rec_t *r, int active)
     a->sp.now_ms = sh_wall_ms();
     a->sp.done = announce_done;
     a->sp.data = a;
+    if (atomic_load(&c->w->srv->stop_phase) != 0) { /* the stop waits for it (worker.c) */
+        a->stopping = c->w->srv;
+        atomic_fetch_add(&a->stopping->stop_pending, 1);
+    }
     sh_store_publish(c->w->srv->store, &a->sp); /* announce_done frees |a| */
 }
 
@@ -145,7 +152,9 @@ void sh_presence_stream_started(sh_conn_t *c)
     size_t n = sel->ntopics + (sel->all ? 1 : 0), i, idlen;
     sh_buf_t b;
 
-    if (!c->w->srv->cfg->subscriptions)
+    /* A loop that is stopping has announced its leaves: a stream opened since is not
+     * announced at all (it is closed in a moment). */
+    if (!c->w->srv->cfg->subscriptions || c->w->draining)
         return;
     new_subscriber_id(c->sub_id);
     c->precs = sh_calloc(n, sizeof(*c->precs));
@@ -175,12 +184,12 @@ void sh_presence_stream_started(sh_conn_t *c)
     c->nprecs = n;
 }
 
-void sh_presence_stream_closed(sh_conn_t *c)
+/* Removes |c|'s subscriptions from the active list, announcing each leave if |announce_it|.
+ * Returns how many it removed. */
+static size_t leave(sh_conn_t *c, int announce_it)
 {
-    size_t i;
+    size_t i, n = 0;
 
-    if (c->precs == NULL)
-        return;
     for (i = 0; i < c->nprecs; i++) {
         sh_presence_rec_t *r = &c->precs[i];
         if (r->id == NULL)
@@ -188,13 +197,47 @@ void sh_presence_stream_closed(sh_conn_t *c)
         pthread_mutex_lock(&lock);
         sh_list_remove(&r->link);
         pthread_mutex_unlock(&lock);
-        if (!c->w->stopping)
+        if (announce_it)
             announce(c, r, 0);
         sh_free(r->id);
+        r->id = NULL; /* left: announced once */
+        n++;
     }
+    return n;
+}
+
+/* Removes |c|'s subscriptions (see leave()) and frees its records. Returns how many. */
+static size_t leave_all(sh_conn_t *c, int announce_it)
+{
+    size_t n = leave(c, announce_it);
+
     sh_free(c->precs);
     c->precs = NULL;
     c->nprecs = 0;
+    return n;
+}
+
+void sh_presence_stream_closed(sh_conn_t *c)
+{
+    if (c->precs != NULL)
+        (void)leave_all(c, !c->w->stopping);
+}
+
+int sh_presence_worker_leave(sh_worker_t *w, size_t max)
+{
+    size_t n = 0;
+    sh_list_t *it;
+
+    for (it = w->conns.next; it != &w->conns; it = it->next) {
+        sh_conn_t *c = sh_container_of(it, sh_conn_t, all);
+
+        if (c->precs == NULL)
+            continue;
+        if (n >= max)
+            return 1;
+        n += leave_all(c, 1);
+    }
+    return 0;
 }
 
 /* The escaped subscriber id that a record's id ends with. */

@@ -107,6 +107,11 @@ struct sh_worker_s {
     int stopping;
     uint64_t last_expire; /* loop ms of the last history expiry (worker 0) */
     sh_metrics_t metrics;
+
+    /* Stopping with --subscriptions, phase 1 (see sh_server_stop; |stopping| is phase 2). */
+    int draining;            /* the leaves of this loop's streams are being announced */
+    int leaving;             /* more of them to announce at the next tick */
+    uint64_t drain_deadline; /* loop ms when phase 2 starts anyway */
 };
 
 struct sh_server_s {
@@ -119,6 +124,12 @@ struct sh_server_s {
     sh_auth_key_t publisher_key;  /* --publisher-key (bytes NULL: loopback publishing only) */
     sh_auth_key_t subscriber_key; /* --subscriber-key (bytes NULL: anonymous subscribers) */
     int64_t started_ms;
+    /* Stopping (sh_server_stop): 0 running, 1 the loops announce every stream's leave
+     * (--subscriptions), 2 the loops close their streams and end. */
+    atomic_uint stop_phase;
+    /* In phase 1: loops that have not announced their leaves yet, plus presence updates
+     * not yet decided by the store. Phase 2 starts when it reaches 0. */
+    atomic_ullong stop_pending;
 };
 
 enum sh_conn_state {
@@ -199,7 +210,12 @@ struct sh_conn_s {
 /* The store's sink: hands committed events to every worker's inbox. */
 const sh_store_sink_t *sh_server_sink(sh_server_t *srv, sh_store_sink_t *sink);
 int sh_server_start(sh_server_t *srv);
-void sh_server_stop(sh_server_t *srv); /* thread-safe: asks every worker to stop */
+/* Thread-safe: asks every worker to stop (idempotent). With --subscriptions the loops first
+ * announce the leave of every active subscription through the store, deliver those updates
+ * to their own streams, then close them. */
+void sh_server_stop(sh_server_t *srv);
+/* Phase 1 of a stop: one loop's leaves, or one presence update, is done. Thread-safe. */
+void sh_server_stop_step_done(sh_server_t *srv);
 void sh_server_join(sh_server_t *srv);
 uint64_t sh_server_now(sh_worker_t *w);
 
@@ -278,6 +294,9 @@ void sh_authz_stream_closed(sh_conn_t *c);
 /* presence.c (--subscriptions): records and announces a stream's subscriptions. */
 void sh_presence_stream_started(sh_conn_t *c);
 void sh_presence_stream_closed(sh_conn_t *c);
+/* Stopping: announces the leave of every subscription of |w|'s streams (once each), about
+ * |max| at most; 1 if some are left for another call, else 0. */
+int sh_presence_worker_leave(sh_worker_t *w, size_t max);
 /* GET /.well-known/mercure/subscriptions[/{topic}[/{subscriber}]] */
 void sh_presence_handle(sh_conn_t *c, const char *path, size_t path_len);
 

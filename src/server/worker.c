@@ -21,6 +21,10 @@
 #define SH_READBUF_SIZE (64 * 1024)
 #define SH_TICK_MS      100
 #define SH_BACKLOG      4096
+/* Stopping with --subscriptions: leaves announced per turn of a loop, and how long a loop
+ * waits for the leaves of every loop to be committed once it has announced its own. */
+#define SH_LEAVE_SLICE 8192
+#define SH_DRAIN_MS    5000
 
 uint64_t sh_server_now(sh_worker_t *w)
 {
@@ -102,6 +106,43 @@ static void on_inbox_check(uv_check_t *h)
     sh_worker_drain_own(h->data);
 }
 
+/* ---- Stopping (see sh_server_stop). */
+
+/* Phase 2 of a stop, on every loop (see sh_server_stop). */
+static void stop_phase2(sh_server_t *srv)
+{
+    unsigned one = 1, i;
+
+    if (!atomic_compare_exchange_strong(&srv->stop_phase, &one, 2))
+        return;
+    for (i = 0; i < srv->nworkers; i++)
+        uv_async_send(&srv->workers[i].stop_async);
+}
+
+void sh_server_stop_step_done(sh_server_t *srv)
+{
+    if (atomic_fetch_sub(&srv->stop_pending, 1) == 1)
+        stop_phase2(srv);
+}
+
+/* Phase 1 of a stop (--subscriptions): the leave of every subscription of this loop's
+ * streams goes to the store, SH_LEAVE_SLICE per turn (so that the inboxes drain between
+ * slices); the streams stay open to receive the leaves of every loop. Called from on_stop,
+ * then from each tick until done. */
+static void drain_step(sh_worker_t *w)
+{
+    if (!w->draining) {
+        w->draining = 1;
+        w->leaving = 1;
+        sh_log_info("stopping: announcing the leave of every subscription (loop %u)", w->index);
+    }
+    if (w->leaving && sh_presence_worker_leave(w, SH_LEAVE_SLICE) == 0) {
+        w->leaving = 0;
+        w->drain_deadline = uv_now(&w->loop) + SH_DRAIN_MS;
+        sh_server_stop_step_done(w->srv); /* this loop's share of stop_pending */
+    }
+}
+
 /* ---- Timers. */
 
 static void on_tick(uv_timer_t *t)
@@ -129,6 +170,14 @@ static void on_tick(uv_timer_t *t)
         if (c->deadline > now)
             break;
         sh_conn_close(c, SH_DISC_CLIENT);
+    }
+    if (w->leaving)
+        drain_step(w);
+    else if (w->draining && now >= w->drain_deadline) {
+        sh_log_warn("stopping: the leave announcements are not all committed after %d ms; "
+                    "closing the streams anyway",
+                    SH_DRAIN_MS);
+        stop_phase2(w->srv);
     }
     sh_worker_tick_streams(w, now);
     if (!sh_list_empty(&w->streams_exp))
@@ -162,7 +211,19 @@ static void on_stop(uv_async_t *a)
     sh_worker_t *w = a->data;
     size_t i;
 
+    if (w->stopping)
+        return;
+    if (!w->draining && w->srv->cfg->subscriptions)
+        drain_step(w);
+    if (atomic_load(&w->srv->stop_phase) < 2)
+        return;       /* the last presence update decided starts phase 2 */
+    if (w->leaving) { /* phase 2 came first (another loop's deadline): all leaves now */
+        (void)sh_presence_worker_leave(w, SIZE_MAX);
+        w->leaving = 0;
+    }
     w->stopping = 1;
+    /* Events handed so far (the leaves among them) reach the streams before they close. */
+    sh_worker_drain_inbox(w);
     for (i = 0; i < w->nlisteners; i++)
         uv_close((uv_handle_t *)&w->listeners[i].tcp, on_closed_free_nothing);
     sh_worker_close_streams(w);
@@ -408,10 +469,24 @@ int sh_server_start(sh_server_t *srv)
     return 0;
 }
 
+/*
+ * Stopping. Without --subscriptions, every loop closes its streams at once (phase 2).
+ * With it, phase 1 first: every loop announces the leave of each subscription of its
+ * streams through the store (durable with LMDB, and in the history), and the streams stay
+ * open. Once every loop has and the store has decided every one of those updates (the
+ * store hands an event to every inbox before its publisher learns the outcome), phase 2:
+ * each loop delivers its inbox, the leaves with it, then closes its streams. A loop starts
+ * phase 2 on its own after SH_DRAIN_MS.
+ */
 void sh_server_stop(sh_server_t *srv)
 {
     unsigned i;
 
+    if (atomic_load(&srv->stop_phase) != 0)
+        return; /* already stopping (the one caller is the main thread's signal handler) */
+    if (srv->cfg->subscriptions)
+        atomic_store(&srv->stop_pending, srv->nworkers); /* each loop's share */
+    atomic_store(&srv->stop_phase, srv->cfg->subscriptions ? 1u : 2u);
     for (i = 0; i < srv->nworkers; i++)
         uv_async_send(&srv->workers[i].stop_async);
 }

@@ -112,19 +112,21 @@ class Hub:
                 out.append(t)
         return out[:12]
 
-    async def stop(self, grace=5.0, sig=signal.SIGTERM):
+    async def stop(self, grace=5.0, sig=signal.SIGTERM, signalled=False):
         """SIGTERM (or |sig|); returns a list of problems (empty when it exited 0 in time,
-        cleanly)."""
+        cleanly). |signalled|: the caller sent |sig| already (a second one would kill the
+        hub); only wait for the exit."""
         if self.stopped:
             return []
         grace = patient(grace)
         self.stopped = True
         problems = []
-        if self.proc.returncode is not None:
+        if self.proc.returncode is not None and not signalled:
             problems.append("hub died during the test with status %s" % self.proc.returncode)
         else:
             t0 = time.monotonic()
-            self.proc.send_signal(sig)
+            if not signalled:
+                self.proc.send_signal(sig)
             try:
                 rc = await asyncio.wait_for(self.proc.wait(), grace)
                 if rc != 0:
