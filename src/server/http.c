@@ -1137,12 +1137,36 @@ static llhttp_errno_t execute(sh_conn_t *c, const char *data, size_t len)
     return frame_to(c, end, -1) == 0 ? err : HPE_USER;
 }
 
-/* The status and reason of a request llhttp or a check refused with |err|. */
+/*
+ * llhttp knows a fixed list of methods and stops at the first byte that matches none. A
+ * method it does not know in a well-formed request line (a token, single spaces, HTTP/d.d,
+ * CRLF) is one we do not implement (RFC 9110 §9.1: 501); anything else is malformed (400).
+ * The framing scanner reads the line on, over the next reads if it is not all there yet:
+ * 0 until it is (at most --max-header bytes), then the status.
+ */
+static int unknown_method_status(sh_conn_t *c)
+{
+    sh_req_t *r = c->req;
+    const char *ignored;
+    const char *pos = sh_frame_scan(&r->frame, r->sc_pos, r->sc_end, SH_FRAME_HEAD, &ignored);
+
+    if (pos == NULL)
+        return 400;
+    r->header_bytes += (size_t)(pos - r->sc_pos);
+    r->sc_pos = pos;
+    if (r->frame.method_bad || r->frame.version_bad)
+        return 400;
+    if (r->frame.state == SH_FRAME_HEAD)
+        return 501;
+    return r->header_bytes > c->w->srv->cfg->max_header ? 400 : 0;
+}
+
+/* The status and reason of a request llhttp or a check refused with |err| (status 0: not
+ * known yet, see unknown_method_status). */
 static int refusal(sh_conn_t *c, llhttp_errno_t err, char *reason, size_t cap)
 {
     sh_req_t *r = c->req;
     const char *why = llhttp_get_error_reason(&r->parser);
-    const char *ignored;
 
     if (r->err_status != 0) {
         snprintf(reason, cap, "%s", r->err_reason);
@@ -1158,13 +1182,14 @@ static int refusal(sh_conn_t *c, llhttp_errno_t err, char *reason, size_t cap)
     }
     switch (err) {
     case HPE_INVALID_METHOD:
-        /* llhttp knows a fixed list of methods. A method it does not know in a well-formed
-         * request line (a token, single spaces, HTTP/d.d, CRLF, all of it read) is one we do
-         * not implement (RFC 9110 §9.1: 501); anything else is malformed. */
-        if (sh_frame_scan(&r->frame, r->sc_pos, r->sc_end, SH_FRAME_HEAD, &ignored) != NULL &&
-            r->frame.state == SH_FRAME_HEAD && !r->frame.method_bad && !r->frame.version_bad) {
+        switch (unknown_method_status(c)) {
+        case 0:
+            return 0;
+        case 501:
             snprintf(reason, cap, "method not implemented");
             return 501;
+        default:
+            break;
         }
         break;
     case HPE_INVALID_VERSION:
@@ -1192,6 +1217,18 @@ static void parse(sh_conn_t *c, const char *data, size_t len)
     llhttp_errno_t err;
 
     c->req->any_bytes = 1;
+    if (c->req->method_wait) { /* llhttp refused the method: the request line decides */
+        int status;
+
+        c->req->sc_pos = data;
+        c->req->sc_end = data + len;
+        status = unknown_method_status(c);
+        if (status == 501)
+            sh_conn_error(c, 501, "method not implemented", 1);
+        else if (status != 0)
+            sh_conn_error(c, status, "malformed request: Invalid method encountered", 1);
+        return;
+    }
     err = execute(c, data, len);
     /* A request with Upgrade was answered as plain HTTP/1.1 (RFC 9110 §7.8 lets a server
      * ignore Upgrade): go on with whatever follows it. A loop, not recursion: one read can
@@ -1226,7 +1263,10 @@ static void parse(sh_conn_t *c, const char *data, size_t len)
         char reason[160];
         int status = refusal(c, err, reason, sizeof(reason));
 
-        sh_conn_error(c, status, reason, 1);
+        if (status == 0)
+            c->req->method_wait = 1; /* the rest of the request line is still to come */
+        else
+            sh_conn_error(c, status, reason, 1);
         return;
     }
     if (err != HPE_OK && c->state == SH_CONN_READING) /* e.g. 413 from headers_complete */

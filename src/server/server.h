@@ -152,6 +152,7 @@ typedef struct sh_req_s {
     int too_large;          /* the headers passed --max-header */
     int rejected;           /* a response was already queued (e.g. 413) */
     int any_bytes;          /* something of this request was read */
+    int method_wait;        /* llhttp refused the method: reading the line to tell 400/501 */
     int err_status;         /* a check refused the request: the status, */
     const char *err_reason; /* and the reason (static) */
     sh_frame_t frame;       /* RFC 9112 line framing, beside llhttp (reqsyntax.c) */
