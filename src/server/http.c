@@ -563,10 +563,10 @@ void sh_conn_respond(sh_conn_t *c, int status, const char *content_type, const c
         return;
     }
     if (sh_access_log_enabled() && !c->pub_answer) { /* publish.c logs its answers */
-        if (c->req != NULL && c->req->url.base != NULL)
+        if (c->req != NULL && c->req->url.len > 0)
             sh_access_log(c->peer, method_name(c), c->req->url.base, c->req->url.len, status,
                           (unsigned long long)body_len);
-        else /* answered before a request was read (--max-connections) */
+        else /* answered before a request line was read (--max-connections, malformed) */
             sh_access_log(c->peer, "-", "-", 1, status, (unsigned long long)body_len);
     }
     if (!c->keep_alive && c->state == SH_CONN_READING) {
@@ -585,7 +585,11 @@ void sh_conn_error(sh_conn_t *c, int status, const char *reason, int close)
     if (close)
         c->keep_alive = 0;
     c->req->rejected = 1;
-    sh_log_debug("%s: %d %s", c->peer, status, reason);
+    if (c->req->url.len > 0) /* the target goes through the log's redaction (log.c) */
+        sh_log_debug("%s: %d %s: %s %.*s", c->peer, status, reason, method_name(c),
+                     (int)(c->req->url.len > 512 ? 512 : c->req->url.len), c->req->url.base);
+    else
+        sh_log_debug("%s: %d %s", c->peer, status, reason);
     sh_conn_respond(c, status, "text/plain; charset=utf-8", NULL, body, (size_t)n);
     sh_conn_flush(c);
 }
