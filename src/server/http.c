@@ -737,6 +737,13 @@ static int on_header_field_complete(llhttp_t *p)
     sh_req_t *r = c->req;
 
     r->in_value = H_NONE;
+    if (r->frame.state == SH_FRAME_TRAILERS) {
+        /* A trailer field is not a header (RFC 9110 §6.5.1: never merged unless its
+         * definition allows it): a trailing Authorization or Content-Type that a proxy
+         * never looked at must not change what the request does. */
+        sh_buf_reset(&r->hname);
+        return 0;
+    }
     if (name_is(&r->hname, "content-type")) {
         r->in_value = H_CTYPE;
         sh_buf_reset(&r->ctype);

@@ -263,6 +263,10 @@ VALID = [
     ("chunked-quoted-ext", chunked(b'%x;a="b c"\r\n%s\r\n0\r\n\r\n' % (len(PUB_BODY), PUB_BODY)),
      200),
     ("chunked-trailers", chunked(GOOD_CHUNKS[:-2] + b"X-T: v\r\nX-U:\r\n\r\n"), 200),
+    # Trailer fields are not merged into the header section (RFC 9110 §6.5.1): were this
+    # Content-Type used, the form body would be read as JSON and refused.
+    ("chunked-trailers-not-headers",
+     chunked(GOOD_CHUNKS[:-2] + b"Content-Type: application/json\r\nHost: x\r\n\r\n"), 200),
     ("chunked-mixed-case-te", post(b"Transfer-Encoding: ChUnKeD\r\n", GOOD_CHUNKS), 200),
     ("chunked-empty-list-elems", post(b"Transfer-Encoding: , chunked\r\n", GOOD_CHUNKS), 200),
     ("expect-100-continue", post(b"Expect: 100-continue\r\nContent-Length: %d\r\n"
