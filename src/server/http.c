@@ -24,7 +24,7 @@
 #define SH_LINGER_MS    2000         /* after a final response: wait for the peer's FIN */
 #define SH_HNAME_MAX    256
 
-enum { H_NONE = 0, H_CTYPE, H_LAST_EVENT_ID, H_ORIGIN, H_EXPECT, H_HOST, H_AUTHZ, H_COOKIE };
+enum { H_NONE = 0, H_CTYPE, H_LAST_EVENT_ID, H_ORIGIN, H_EXPECT, H_HOST, H_TE, H_AUTHZ, H_COOKIE };
 
 static int on_message_begin(llhttp_t *p);
 static int on_url(llhttp_t *p, const char *at, size_t len);
@@ -34,6 +34,8 @@ static int on_header_value(llhttp_t *p, const char *at, size_t len);
 static int on_header_value_complete(llhttp_t *p);
 static int on_headers_complete(llhttp_t *p);
 static int on_body(llhttp_t *p, const char *at, size_t len);
+static int on_chunk_header(llhttp_t *p);
+static int on_chunk_complete(llhttp_t *p);
 static int on_message_complete(llhttp_t *p);
 
 static llhttp_settings_t settings = {
@@ -45,6 +47,8 @@ static llhttp_settings_t settings = {
     .on_header_value_complete = on_header_value_complete,
     .on_headers_complete = on_headers_complete,
     .on_body = on_body,
+    .on_chunk_header = on_chunk_header,
+    .on_chunk_complete = on_chunk_complete,
     .on_message_complete = on_message_complete,
 };
 
@@ -85,6 +89,8 @@ static const char *status_text(int status)
         return "Not Implemented";
     case 503:
         return "Service Unavailable";
+    case 505:
+        return "HTTP Version Not Supported";
     default:
         return "Unknown";
     }
@@ -201,6 +207,7 @@ static void finish_closing(sh_conn_t *c)
     sh_list_push_back(&c->w->lingering, &c->tq);
 }
 
+static void parser_init(llhttp_t *p);
 static void feed(sh_conn_t *c, const char *data, size_t len);
 static void stream_began(sh_conn_t *c);
 static void resume_input(sh_conn_t *c);
@@ -273,7 +280,7 @@ void sh_conn_accept(sh_worker_t *w, uv_stream_t *server)
         }
     }
     uv_tcp_nodelay(&c->tcp, 1);
-    llhttp_init(&c->req->parser, HTTP_REQUEST, &settings);
+    parser_init(&c->req->parser);
     c->req->parser.data = c;
     c->keep_alive = 1;
     if (n > srv->cfg->max_connections) {
@@ -556,10 +563,10 @@ void sh_conn_respond(sh_conn_t *c, int status, const char *content_type, const c
         return;
     }
     if (sh_access_log_enabled() && !c->pub_answer) { /* publish.c logs its answers */
-        if (c->req != NULL && c->req->url.base != NULL)
+        if (c->req != NULL && c->req->url.len > 0)
             sh_access_log(c->peer, method_name(c), c->req->url.base, c->req->url.len, status,
                           (unsigned long long)body_len);
-        else /* answered before a request was read (--max-connections) */
+        else /* answered before a request line was read (--max-connections, malformed) */
             sh_access_log(c->peer, "-", "-", 1, status, (unsigned long long)body_len);
     }
     if (!c->keep_alive && c->state == SH_CONN_READING) {
@@ -578,16 +585,79 @@ void sh_conn_error(sh_conn_t *c, int status, const char *reason, int close)
     if (close)
         c->keep_alive = 0;
     c->req->rejected = 1;
-    sh_log_debug("%s: %d %s", c->peer, status, reason);
+    if (c->req->url.len > 0) /* the target goes through the log's redaction (log.c) */
+        sh_log_debug("%s: %d %s: %s %.*s", c->peer, status, reason, method_name(c),
+                     (int)(c->req->url.len > 512 ? 512 : c->req->url.len), c->req->url.base);
+    else
+        sh_log_debug("%s: %d %s", c->peer, status, reason);
     sh_conn_respond(c, status, "text/plain; charset=utf-8", NULL, body, (size_t)n);
     sh_conn_flush(c);
 }
 
 /* ---- Requests. */
 
+/*
+ * How strict the parsing is (RFC 9112 §2-§7, RFC 9110 field syntax), and who checks what:
+ * - llhttp, compiled with LLHTTP_STRICT_MODE=1 (CMakeLists.txt) and with every leniency
+ *   flag off, refuses: invalid token characters in methods and field names, whitespace
+ *   before the colon, CTLs (but HTAB) in field values, a bare CR, malformed, signed,
+ *   overflowing or repeated Content-Length, Content-Length with Transfer-Encoding, a
+ *   Transfer-Encoding whose final coding is not chunked or that repeats chunked, bad chunk
+ *   sizes, extensions and terminators, control and non-ASCII bytes in the target, tabs
+ *   and trailing spaces in the request line, malformed versions, NUL anywhere.
+ * - reqsyntax.c adds what llhttp 8.1.0 accepts although the RFCs forbid it: obs-fold and
+ *   whitespace at the start of a field line, an empty field name, runs of spaces and a
+ *   missing version in the request line, bare LF line ends (sh_frame_scan, which runs over
+ *   the same bytes as llhttp, skipping body data); request-target forms and fragments
+ *   (sh_target_check); Host values (sh_host_valid); transfer codings (sh_te_add).
+ * - on_headers_complete refuses versions other than HTTP/1.x (505), CONNECT (501), a
+ *   missing or repeated Host (400), Transfer-Encoding in HTTP/1.0 (400) and transfer
+ *   codings other than chunked (501).
+ * Every refusal answers with a one-line reason and closes the connection (sh_conn_error).
+ */
+
 static sh_conn_t *conn_of(llhttp_t *p)
 {
     return p->data;
+}
+
+static void parser_init(llhttp_t *p)
+{
+    llhttp_init(p, HTTP_REQUEST, &settings);
+    /* Off by default; said here so that no one turns one on by accident: each of them
+     * opens a request smuggling hole behind a proxy that parses differently. */
+    llhttp_set_lenient_headers(p, 0);
+    llhttp_set_lenient_chunked_length(p, 0);
+    llhttp_set_lenient_keep_alive(p, 0);
+    llhttp_set_lenient_transfer_encoding(p, 0);
+}
+
+/* A check refuses the request: records the answer, and stops the parser (-1), after which
+ * parse() answers it and closes. The first reason wins. */
+static int reject(sh_conn_t *c, int status, const char *reason)
+{
+    if (c->req->err_status == 0) {
+        c->req->err_status = status;
+        c->req->err_reason = reason;
+    }
+    return -1;
+}
+
+/* Runs the framing scanner over the bytes llhttp consumed since it last ran: up to |upto|,
+ * or (|upto| NULL) until it reaches state |stop| within the bytes being parsed. */
+static int frame_to(sh_conn_t *c, const char *upto, int stop)
+{
+    sh_req_t *r = c->req;
+    const char *reason = "malformed message framing";
+    const char *pos =
+        sh_frame_scan(&r->frame, r->sc_pos, upto != NULL ? upto : r->sc_end, stop, &reason);
+
+    if (pos == NULL)
+        return reject(c, 400, reason);
+    r->sc_pos = pos;
+    if (stop >= 0 && r->frame.state != stop)
+        return reject(c, 400, "malformed message framing");
+    return 0;
 }
 
 static int count_header_bytes(sh_conn_t *c, size_t len)
@@ -618,6 +688,11 @@ static int on_message_begin(llhttp_t *p)
     r->has_authz = 0;
     r->has_cookie = 0;
     r->has_host = 0;
+    r->bad_host = 0;
+    r->has_te = 0;
+    memset(&r->te, 0, sizeof(r->te));
+    r->err_status = 0;
+    r->err_reason = NULL;
     r->expect_continue = 0;
     r->in_value = H_NONE;
     r->too_large = 0;
@@ -630,6 +705,8 @@ static int on_url(llhttp_t *p, const char *at, size_t len)
 {
     sh_conn_t *c = conn_of(p);
 
+    if (frame_to(c, at + len, -1) != 0)
+        return -1;
     if (count_header_bytes(c, len) != 0 || sh_buf_append(&c->req->url, at, len) != 0) {
         c->req->too_large = 2;
         return -1;
@@ -641,7 +718,7 @@ static int on_header_field(llhttp_t *p, const char *at, size_t len)
 {
     sh_conn_t *c = conn_of(p);
 
-    if (count_header_bytes(c, len) != 0)
+    if (frame_to(c, at + len, -1) != 0 || count_header_bytes(c, len) != 0)
         return -1;
     (void)sh_buf_append(&c->req->hname, at, len); /* a longer name is one we ignore */
     return 0;
@@ -660,6 +737,13 @@ static int on_header_field_complete(llhttp_t *p)
     sh_req_t *r = c->req;
 
     r->in_value = H_NONE;
+    if (r->frame.state == SH_FRAME_TRAILERS) {
+        /* A trailer field is not a header (RFC 9110 §6.5.1: never merged unless its
+         * definition allows it): a trailing Authorization or Content-Type that a proxy
+         * never looked at must not change what the request does. */
+        sh_buf_reset(&r->hname);
+        return 0;
+    }
     if (name_is(&r->hname, "content-type")) {
         r->in_value = H_CTYPE;
         sh_buf_reset(&r->ctype);
@@ -682,7 +766,11 @@ static int on_header_field_complete(llhttp_t *p)
     } else if (name_is(&r->hname, "expect")) {
         r->in_value = H_EXPECT;
     } else if (name_is(&r->hname, "host")) {
+        r->in_value = H_HOST;
         r->has_host++;
+    } else if (name_is(&r->hname, "transfer-encoding")) {
+        r->in_value = H_TE;
+        r->has_te = 1;
     }
     sh_buf_reset(&r->hname);
     return 0;
@@ -694,7 +782,7 @@ static int on_header_value(llhttp_t *p, const char *at, size_t len)
     sh_req_t *r = c->req;
     sh_buf_t *dst = NULL;
 
-    if (count_header_bytes(c, len) != 0)
+    if (frame_to(c, at + len, -1) != 0 || count_header_bytes(c, len) != 0)
         return -1;
     switch (r->in_value) {
     case H_CTYPE:
@@ -707,7 +795,9 @@ static int on_header_value(llhttp_t *p, const char *at, size_t len)
         dst = &r->origin;
         break;
     case H_EXPECT:
-        dst = &r->hname;
+    case H_HOST:
+    case H_TE:
+        dst = &r->hname; /* free while a value is read: checked when it is complete */
         break;
     case H_AUTHZ:
         dst = &r->authz;
@@ -733,9 +823,55 @@ static int on_header_value_complete(llhttp_t *p)
     if (r->in_value == H_EXPECT) {
         if (name_is(&r->hname, "100-continue"))
             r->expect_continue = 1;
-        sh_buf_reset(&r->hname);
+    } else if (r->in_value == H_HOST) {
+        if (!sh_host_valid(r->hname.base, r->hname.len))
+            r->bad_host = 1;
+    } else if (r->in_value == H_TE) {
+        sh_te_add(&r->te, r->hname.base, r->hname.len);
     }
+    sh_buf_reset(&r->hname);
     r->in_value = H_NONE;
+    return 0;
+}
+
+/* What llhttp accepts in a complete header section and RFC 9112 (or ssehub) does not:
+ * 0, or the refusal (reject()). */
+static int check_head(sh_conn_t *c, llhttp_t *p)
+{
+    sh_req_t *r = c->req;
+    const char *why;
+
+    /* llhttp takes HTTP/0.9 and HTTP/2.0 in a request line; we speak HTTP/1.x only. */
+    if (p->http_major != 1)
+        return reject(c, 505, "HTTP version not supported (use HTTP/1.1)");
+    /* authority-form targets belong to CONNECT (RFC 9112 §3.2.3): a proxy's method. */
+    if (p->method == HTTP_CONNECT)
+        return reject(c, 501, "CONNECT is not supported");
+    why = sh_target_check(r->url.base, r->url.len, p->method == HTTP_OPTIONS);
+    if (why != NULL)
+        return reject(c, 400, why);
+    /* RFC 9112 §3.2: a 400 to an HTTP/1.1 request without Host, and to any request with
+     * several Host lines or an invalid Host value. */
+    if (r->has_host == 0 && p->http_minor >= 1)
+        return reject(c, 400, "missing Host header");
+    if (r->has_host > 1)
+        return reject(c, 400, "repeated Host header");
+    if (r->bad_host)
+        return reject(c, 400, "invalid Host header");
+    if (r->has_te) {
+        /* RFC 9112 §6.1: Transfer-Encoding in HTTP/1.0 is faulty framing; §6.3: if chunked
+         * is not the final coding the length cannot be known (llhttp refuses that too,
+         * after this callback); §7: chunked at most once. An empty field has no coding. */
+        if (p->http_minor == 0)
+            return reject(c, 400, "Transfer-Encoding in an HTTP/1.0 request");
+        if (r->te.codings == 0 || !r->te.last_chunked)
+            return reject(c, 400, "Transfer-Encoding must end with chunked");
+        if (r->te.chunked > 1)
+            return reject(c, 400, "chunked transfer coding applied more than once");
+        /* RFC 9112 §6.1: a transfer coding the server does not understand is a 501. */
+        if (r->te.other)
+            return reject(c, 501, "unsupported transfer coding (only chunked is)");
+    }
     return 0;
 }
 
@@ -744,6 +880,14 @@ static int on_headers_complete(llhttp_t *p)
     sh_conn_t *c = conn_of(p);
     const sh_config_t *cfg = c->w->srv->cfg;
 
+    if (frame_to(c, NULL, SH_FRAME_HEAD_END) != 0 || check_head(c, p) != 0)
+        return -1;
+    if (p->flags & F_CHUNKED)
+        sh_frame_set(&c->req->frame, SH_FRAME_CHUNK_LINE);
+    else if ((p->flags & F_CONTENT_LENGTH) && p->content_length > 0)
+        sh_frame_set(&c->req->frame, SH_FRAME_BODY);
+    else
+        sh_frame_set(&c->req->frame, SH_FRAME_IDLE);
     if ((p->flags & F_CONTENT_LENGTH) && p->content_length > cfg->max_body) {
         char reason[96];
 
@@ -768,6 +912,9 @@ static int on_body(llhttp_t *p, const char *at, size_t len)
 {
     sh_conn_t *c = conn_of(p);
 
+    if (frame_to(c, at, -1) != 0)
+        return -1;
+    c->req->sc_pos = at + len; /* body data is not framing */
     if (sh_buf_append(&c->req->body, at, len) != 0) {
         char reason[96];
 
@@ -777,6 +924,36 @@ static int on_body(llhttp_t *p, const char *at, size_t len)
         return -1;
     }
     return 0;
+}
+
+/* A chunk-size line was read: data follows, or (size 0) the trailer section. */
+static int on_chunk_header(llhttp_t *p)
+{
+    sh_conn_t *c = conn_of(p);
+
+    if (frame_to(c, NULL, SH_FRAME_CHUNK_LINE_END) != 0)
+        return -1;
+    if (p->content_length > c->w->srv->cfg->max_body - c->req->body.len) {
+        /* Refused now rather than once --max-body bytes of it have come. */
+        char reason[96];
+
+        snprintf(reason, sizeof(reason), "request body too large (limit %llu bytes)",
+                 (unsigned long long)c->w->srv->cfg->max_body);
+        sh_conn_error(c, 413, reason, 1);
+        return -1;
+    }
+    sh_frame_set(&c->req->frame, p->content_length > 0 ? SH_FRAME_CHUNK_DATA : SH_FRAME_TRAILERS);
+    return 0;
+}
+
+/* After a chunk's data and CRLF, or after the trailer section (the last chunk). */
+static int on_chunk_complete(llhttp_t *p)
+{
+    sh_conn_t *c = conn_of(p);
+    int trailers =
+        c->req->frame.state == SH_FRAME_TRAILERS || c->req->frame.state == SH_FRAME_TRAILERS_END;
+
+    return frame_to(c, NULL, trailers ? SH_FRAME_TRAILERS_END : SH_FRAME_CHUNK_LINE);
 }
 
 static void handle_preflight(sh_conn_t *c)
@@ -805,31 +982,28 @@ static void route(sh_conn_t *c)
     const char *url = c->req->url.base;
     size_t url_len = c->req->url.len;
 
-    /* RFC 9112 §3.2: HTTP/1.1 requests carry exactly one Host; the target may be in
-     * absolute form (http://host/path), which servers must accept. */
-    if ((c->req->parser.http_major == 1 && c->req->parser.http_minor >= 1 &&
-         c->req->has_host != 1)) {
-        respond_text(c, 400, NULL, "missing or repeated Host header\n");
-        return;
-    }
-    if (url_len > 7 &&
-        (strncasecmp(url, "http://", 7) == 0 || strncasecmp(url, "https://", 8) == 0)) {
+    /* The target is in origin form, asterisk form (OPTIONS) or absolute form
+     * (http://host/path), which servers must accept: check_head() let nothing else in,
+     * and the Host rules of RFC 9112 §3.2 were checked there too. */
+    if (url_len > 0 && url[0] != '/' && url[0] != '*') {
         const char *host = (const char *)memchr(url, ':', url_len) + 3;
-        const char *slash = memchr(host, '/', url_len - (size_t)(host - url));
+        const char *end = url + url_len, *path = host;
 
-        if (slash == NULL) {
-            url = "/";
-            url_len = 1;
-        } else {
-            url_len -= (size_t)(slash - url);
-            url = slash;
-        }
+        while (path < end && *path != '/' && *path != '?')
+            path++;
+        url_len = (size_t)(end - path);
+        url = path;
     }
     const char *q = url_len ? memchr(url, '?', url_len) : NULL;
     size_t path_len = q ? (size_t)(q - url) : url_len;
     const char *query = q ? q + 1 : "";
     size_t query_len = q ? url_len - path_len - 1 : 0;
     int method = llhttp_get_method(&c->req->parser);
+
+    if (path_len == 0) { /* "http://host" and "http://host?q": RFC 9112 §3.2.1, path "/" */
+        url = "/";
+        path_len = 1;
+    }
 
     if (path_len >= 34 && memcmp(url, "/.well-known/mercure/subscriptions", 34) == 0 &&
         (path_len == 34 || url[34] == '/')) {
@@ -866,6 +1040,8 @@ static void route(sh_conn_t *c)
                             (const char *)sh_ui_index_html, sh_ui_index_html_len);
         else
             respond_text(c, 405, "Allow: GET\r\n", "method not allowed: use GET\n");
+    } else if (path_is(url, path_len, "*")) { /* OPTIONS * (check_head allows no other) */
+        respond_text(c, 200, "Allow: GET, POST, OPTIONS\r\n", "GET, POST, OPTIONS\n");
     } else if (path_is(url, path_len, "/favicon.ico") && !cfg->no_ui) {
         sh_conn_respond(c, 204, NULL, "Cache-Control: max-age=86400\r\n", "", 0);
     } else {
@@ -899,8 +1075,15 @@ static int on_message_complete(llhttp_t *p)
 {
     sh_conn_t *c = conn_of(p);
     sh_worker_t *w = c->w;
+    sh_frame_t *f = &c->req->frame;
     int keep_alive;
 
+    /* The framing of the whole message is checked before anything acts on it. */
+    if (f->state == SH_FRAME_TRAILERS && frame_to(c, NULL, SH_FRAME_TRAILERS_END) != 0)
+        return -1;
+    if (f->state != SH_FRAME_IDLE && f->state != SH_FRAME_BODY && f->state != SH_FRAME_TRAILERS_END)
+        return reject(c, 400, "malformed message framing");
+    sh_frame_set(f, SH_FRAME_IDLE);
     sh_list_remove(&c->tq);
     atomic_fetch_add_explicit(&w->metrics.requests_total, 1, memory_order_relaxed);
     keep_alive = llhttp_should_keep_alive(p) && !w->stopping;
@@ -944,6 +1127,100 @@ void sh_conn_publish_done(sh_conn_t *c)
     sh_conn_flush(c); /* once written, resumes the input (or finishes closing) */
 }
 
+/* llhttp_execute() with the framing scanner run over the same bytes: the scanner's checks
+ * in callbacks cover the bytes up to each one; this covers those after the last one (a
+ * request cut in the middle of its head is refused before it is complete). */
+static llhttp_errno_t execute(sh_conn_t *c, const char *data, size_t len)
+{
+    sh_req_t *r = c->req;
+    llhttp_errno_t err;
+    const char *end = data + len;
+
+    r->sc_pos = data;
+    r->sc_end = end;
+    err = llhttp_execute(&r->parser, data, len);
+    if (err == HPE_PAUSED || err == HPE_PAUSED_UPGRADE)
+        end = llhttp_get_error_pos(&r->parser);
+    else if (err != HPE_OK)
+        return err;
+    if (c->closing || c->state != SH_CONN_READING || end == NULL)
+        return err;
+    return frame_to(c, end, -1) == 0 ? err : HPE_USER;
+}
+
+/*
+ * llhttp knows a fixed list of methods and stops at the first byte that matches none. A
+ * method it does not know in a well-formed request line (a token, single spaces, HTTP/d.d,
+ * CRLF) is one we do not implement (RFC 9110 §9.1: 501); anything else is malformed (400).
+ * The framing scanner reads the line on, over the next reads if it is not all there yet:
+ * 0 until it is (at most --max-header bytes), then the status.
+ */
+static int unknown_method_status(sh_conn_t *c)
+{
+    sh_req_t *r = c->req;
+    const char *ignored;
+    const char *pos = sh_frame_scan(&r->frame, r->sc_pos, r->sc_end, SH_FRAME_HEAD, &ignored);
+
+    if (pos == NULL)
+        return 400;
+    r->header_bytes += (size_t)(pos - r->sc_pos);
+    r->sc_pos = pos;
+    if (r->frame.method_bad || r->frame.version_bad)
+        return 400;
+    if (r->frame.state == SH_FRAME_HEAD)
+        return 501;
+    return r->header_bytes > c->w->srv->cfg->max_header ? 400 : 0;
+}
+
+/* The status and reason of a request llhttp or a check refused with |err| (status 0: not
+ * known yet, see unknown_method_status). */
+static int refusal(sh_conn_t *c, llhttp_errno_t err, char *reason, size_t cap)
+{
+    sh_req_t *r = c->req;
+    const char *why = llhttp_get_error_reason(&r->parser);
+
+    if (r->err_status != 0) {
+        snprintf(reason, cap, "%s", r->err_reason);
+        return r->err_status;
+    }
+    if (r->too_large == 2) {
+        snprintf(reason, cap, "request target too long (--max-header)");
+        return 414;
+    }
+    if (r->too_large) {
+        snprintf(reason, cap, "request headers too large (--max-header)");
+        return 431;
+    }
+    switch (err) {
+    case HPE_INVALID_METHOD:
+        switch (unknown_method_status(c)) {
+        case 0:
+            return 0;
+        case 501:
+            snprintf(reason, cap, "method not implemented");
+            return 501;
+        default:
+            break;
+        }
+        break;
+    case HPE_INVALID_VERSION:
+        /* "HTTP/d.d" that llhttp does not support (it says so with this reason; other
+         * version errors are syntax): RFC 9110 §15.6.6. */
+        if (why != NULL && strcmp(why, "Invalid HTTP version") == 0) {
+            snprintf(reason, cap, "HTTP version not supported (use HTTP/1.1)");
+            return 505;
+        }
+        break;
+    case HPE_PAUSED_H2_UPGRADE: /* "PRI * HTTP/2.0": the HTTP/2 connection preface */
+        snprintf(reason, cap, "HTTP/2 is not supported (use HTTP/1.1)");
+        return 505;
+    default:
+        break;
+    }
+    snprintf(reason, cap, "malformed request: %s", why != NULL ? why : llhttp_errno_name(err));
+    return 400;
+}
+
 /* Runs the parser over |data|. A pause for output backpressure keeps the unparsed rest in
  * c->pending (at most one read's worth). */
 static void parse(sh_conn_t *c, const char *data, size_t len)
@@ -951,7 +1228,19 @@ static void parse(sh_conn_t *c, const char *data, size_t len)
     llhttp_errno_t err;
 
     c->req->any_bytes = 1;
-    err = llhttp_execute(&c->req->parser, data, len);
+    if (c->req->method_wait) { /* llhttp refused the method: the request line decides */
+        int status;
+
+        c->req->sc_pos = data;
+        c->req->sc_end = data + len;
+        status = unknown_method_status(c);
+        if (status == 501)
+            sh_conn_error(c, 501, "method not implemented", 1);
+        else if (status != 0)
+            sh_conn_error(c, status, "malformed request: Invalid method encountered", 1);
+        return;
+    }
+    err = execute(c, data, len);
     /* A request with Upgrade was answered as plain HTTP/1.1 (RFC 9110 §7.8 lets a server
      * ignore Upgrade): go on with whatever follows it. A loop, not recursion: one read can
      * carry hundreds of such requests. */
@@ -963,7 +1252,7 @@ static void parse(sh_conn_t *c, const char *data, size_t len)
             return;
         len -= (size_t)(pos - data);
         data = pos;
-        err = llhttp_execute(&c->req->parser, data, len);
+        err = execute(c, data, len);
     }
     if (c->closing)
         return;
@@ -982,17 +1271,13 @@ static void parse(sh_conn_t *c, const char *data, size_t len)
         return;
     }
     if (err != HPE_OK && err != HPE_PAUSED && !c->req->rejected) {
-        if (c->req->too_large == 2)
-            sh_conn_error(c, 414, "request target too long (--max-header)", 1);
-        else if (c->req->too_large)
-            sh_conn_error(c, 431, "request headers too large (--max-header)", 1);
-        else {
-            char reason[160];
+        char reason[160];
+        int status = refusal(c, err, reason, sizeof(reason));
 
-            snprintf(reason, sizeof(reason), "malformed request: %s",
-                     llhttp_get_error_reason(&c->req->parser));
-            sh_conn_error(c, 400, reason, 1);
-        }
+        if (status == 0)
+            c->req->method_wait = 1; /* the rest of the request line is still to come */
+        else
+            sh_conn_error(c, status, reason, 1);
         return;
     }
     if (err != HPE_OK && c->state == SH_CONN_READING) /* e.g. 413 from headers_complete */

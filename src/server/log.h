@@ -32,6 +32,15 @@ int sh_access_log_enabled(void);
 void sh_access_log(const char *peer, const char *method, const char *target, size_t target_len,
                    int status, unsigned long long bytes);
 
+/**
+ * Copies |n| bytes of |in| to |out| (|cap| bytes, NUL-terminated, cut to fit) with the value
+ * of every name=value pair whose name is a credential's (the list in log.c: authorization,
+ * access_token, mercureAuthorization; percent-decoded, any case) and whatever follows
+ * "Bearer " replaced by REDACTED. sh_log() and sh_access_log() pass every line through it.
+ * Returns the length written.
+ */
+size_t sh_log_redact(const char *in, size_t n, char *out, size_t cap);
+
 /** Wall-clock milliseconds since the epoch (the server layer's clock). */
 long long sh_wall_ms(void);
 

@@ -21,6 +21,7 @@
 #include "hub/subs.h"
 #include "server/auth.h"
 #include "server/config.h"
+#include "server/reqsyntax.h"
 #include "server/store.h"
 
 typedef struct sh_server_s sh_server_t;
@@ -157,11 +158,20 @@ typedef struct sh_req_s {
     int has_authz;  /* an Authorization header was sent */
     int has_cookie; /* a Cookie header was sent */
     int has_host;   /* Host headers seen */
+    int bad_host;   /* a Host value is not uri-host [":" port] */
+    int has_te;     /* a Transfer-Encoding header was sent */
+    sh_te_t te;     /* its codings */
     int expect_continue;
-    int in_value;  /* the last header callback was a value */
-    int too_large; /* the headers passed --max-header */
-    int rejected;  /* a response was already queued (e.g. 413) */
-    int any_bytes; /* something of this request was read */
+    int in_value;           /* the last header callback was a value */
+    int too_large;          /* the headers passed --max-header */
+    int rejected;           /* a response was already queued (e.g. 413) */
+    int any_bytes;          /* something of this request was read */
+    int method_wait;        /* llhttp refused the method: reading the line to tell 400/501 */
+    int err_status;         /* a check refused the request: the status, */
+    const char *err_reason; /* and the reason (static) */
+    sh_frame_t frame;       /* RFC 9112 line framing, beside llhttp (reqsyntax.c) */
+    const char *sc_pos;     /* where the framing scanner is in the bytes being parsed */
+    const char *sc_end;     /* and their end */
 } sh_req_t;
 
 struct sh_conn_s {
