@@ -274,7 +274,10 @@ void sh_conn_accept(sh_worker_t *w, int fd, int slot)
     atomic_fetch_add_explicit(&w->metrics.connections, 1, memory_order_relaxed);
     sh_list_push_back(&w->conns, &c->all);
     if (uv_tcp_open(&c->tcp, fd) != 0) {
-        close(fd);
+        uv_os_fd_t owned;
+
+        if (uv_fileno((const uv_handle_t *)&c->tcp, &owned) != 0)
+            close(fd); /* else uv_close closes it */
         sh_conn_close(c, SH_DISC_ERROR);
         return;
     }

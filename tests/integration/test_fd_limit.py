@@ -55,6 +55,11 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+# Every 503 a client got, by (port, reason): "limit" (too many connections) or "emfile"
+# (out of file descriptors). The hub's refusal log lines must add up to these.
+REFUSED = {}
+
+
 class Answer:
     """What one client got: kind is "200" (conn kept open), "503" or "bad" (why)."""
 
@@ -90,6 +95,9 @@ async def ask(port, path, keep=False):
         while len(body) < n:
             body += await asyncio.wait_for(c.reader.readuntil(b"\n"), DEADLINE)
         r.body = body
+        if r.status == 503:
+            kind = "emfile" if b"file descriptors" in body else "limit"
+            REFUSED[(port, kind)] = REFUSED.get((port, kind), 0) + 1
     except asyncio.IncompleteReadError as e:
         c.close()
         return Answer("bad", why="closed without a (complete) answer, got %r" % e.partial[:80])
@@ -292,13 +300,13 @@ async def case_saturate(ctx):
         check(st == 200 and parse_metrics(body).get("ssehub_connections_max") == limit,
               "main port /metrics while saturated: %d" % st)
         share, refused = await check_idle_cpu(hub, port)
-        await wait_refusals_logged(hub, "at the connection limit", n503 + refused)
+        await wait_refusals_logged(hub, "at the connection limit", REFUSED[(port, "limit")])
         check_log_quiet(hub, time.monotonic() - t_sat)
         took = await recover(hub, port, streams)
         secs = await stop(hub)
         return ("limit %d: %d streams, %d x 503, healthz/metrics in %d/%d tries, cpu %.0f%%, "
                 "%d log lines; serving %.2f s after the clients left; stopped in %.2f s"
-                % (limit, len(streams), n503 + refused, tries, tries2, 100 * share,
+                % (limit, len(streams), REFUSED[(port, "limit")], tries, tries2, 100 * share,
                    len(refusal_lines(hub)), took, secs))
     finally:
         await hub.stop(grace=15.0)
@@ -339,14 +347,14 @@ async def case_saturate_lmdb(ctx):
         check(st == 200 and parse_metrics(body).get("ssehub_accept_emfile_total") == 0,
               "main port /metrics while saturated: %d %r" % (st, body[:200]))
         share, refused = await check_idle_cpu(hub, port)
-        await wait_refusals_logged(hub, "at the connection limit", n503 + refused)
+        await wait_refusals_logged(hub, "at the connection limit", REFUSED[(port, "limit")])
         check_log_quiet(hub, time.monotonic() - t_sat)
         pub.close()
         took = await recover(hub, port, streams)
         secs = await stop(hub)
         return ("limit %d: %d streams got the event, %d x 503, cpu %.0f%%; serving %.2f s "
                 "after the clients left; stopped in %.2f s"
-                % (limit, got, n503 + refused, 100 * share, took, secs))
+                % (limit, got, REFUSED[(port, "limit")], 100 * share, took, secs))
     finally:
         await hub.stop(grace=15.0)
         shutil.rmtree(d, ignore_errors=True)
@@ -404,7 +412,9 @@ async def case_emfile(ctx):
             await asyncio.sleep(0.1)
         share = (cpu_seconds(hub.proc.pid) - c0) / (time.monotonic() - w0)
         check(share < 0.5, "the hub used %.0f%% of a core out of descriptors" % (100 * share))
-        await wait_refusals_logged(hub, "out of file descriptors", n + 20)
+        await wait_refusals_logged(hub, "out of file descriptors", REFUSED[(port, "emfile")])
+        check(REFUSED[(port, "emfile")] == n + 20 and (port, "limit") not in REFUSED,
+              "503s while out of descriptors: %r" % REFUSED)
         check_log_quiet(hub, time.monotonic() - t0)
         resource.prlimit(hub.proc.pid, resource.RLIMIT_NOFILE, (LIMIT, LIMIT))
         held.close()
@@ -424,6 +434,7 @@ class Ctx:
 
 
 async def run_case(fn, ctx, timeout):
+    REFUSED.clear()
     try:
         return await asyncio.wait_for(fn(ctx), timeout)
     except asyncio.TimeoutError:
