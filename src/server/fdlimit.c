@@ -197,16 +197,16 @@ void sh_fd_note_refused(sh_server_t *srv, int emfile)
 {
     atomic_fetch_add_explicit(emfile ? &srv->refused_emfile : &srv->refused_limit, 1,
                               memory_order_relaxed);
-    sh_fd_log_refusals(srv);
+    sh_fd_log_refusals(srv, 0);
 }
 
 void sh_fd_note_pause(sh_server_t *srv)
 {
     atomic_fetch_add_explicit(&srv->accept_pauses, 1, memory_order_relaxed);
-    sh_fd_log_refusals(srv);
+    sh_fd_log_refusals(srv, 0);
 }
 
-void sh_fd_log_refusals(sh_server_t *srv)
+void sh_fd_log_refusals(sh_server_t *srv, int force)
 {
     long long now = mono_ms();
     long long last = atomic_load_explicit(&srv->refused_logged_ms, memory_order_relaxed);
@@ -218,7 +218,7 @@ void sh_fd_log_refusals(sh_server_t *srv)
         atomic_load_explicit(&srv->refused_emfile, memory_order_relaxed) == 0 &&
         atomic_load_explicit(&srv->accept_pauses, memory_order_relaxed) == 0)
         return;
-    if (last != 0 && now - last < SH_REFUSAL_LOG_MS)
+    if (!force && last != 0 && now - last < SH_REFUSAL_LOG_MS)
         return;
     if (!atomic_compare_exchange_strong(&srv->refused_logged_ms, &last, now))
         return; /* another loop writes this line */

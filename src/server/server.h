@@ -252,8 +252,9 @@ void sh_fd_release_slot(sh_server_t *srv, int slot);
 /* Counts a refused connection (|emfile|: for lack of a descriptor) for the log. */
 void sh_fd_note_refused(sh_server_t *srv, int emfile);
 void sh_fd_note_pause(sh_server_t *srv);
-/* Logs the refusals since the last line, if any and a second has passed. */
-void sh_fd_log_refusals(sh_server_t *srv);
+/* Logs the refusals since the last line, if any and a second has passed (or |force|:
+ * at exit, what is left). */
+void sh_fd_log_refusals(sh_server_t *srv, int force);
 void sh_conn_close(sh_conn_t *c, int reason);
 /* Queues |buf| (a new reference); |counted| against --send-buffer. Returns 0 or an error. */
 int sh_conn_queue(sh_conn_t *c, ssehub_rcbuf_t *buf, int counted);

@@ -141,7 +141,7 @@ static void on_tick(uv_timer_t *t)
         sh_store_expire(w->srv->store, sh_wall_ms());
     }
     if (w->index == 0)
-        sh_fd_log_refusals(w->srv); /* counts that wait for their once-a-second line */
+        sh_fd_log_refusals(w->srv, 0); /* counts that wait for their once-a-second line */
 }
 
 /* ---- Listening.
@@ -570,6 +570,7 @@ void sh_server_join(sh_server_t *srv)
 
     for (i = 0; i < srv->nworkers; i++)
         pthread_join(srv->workers[i].thread, NULL);
+    sh_fd_log_refusals(srv, 1); /* the counts not logged yet */
     /* The store finishes the publishes in flight (their answers go nowhere now) before
      * the inboxes and queues they reach are released. */
     sh_store_close(srv->store);
