@@ -319,7 +319,8 @@ async def case_saturate_lmdb(ctx):
     SIGTERM stops the saturated hub."""
     d = tempfile.mkdtemp(prefix="fdlimit-", dir=ctx.tmp)
     hub = Hub(ctx.exe, ["--listen", "127.0.0.1:0", "--threads", "3", "--store", "lmdb:" + d,
-                        "--heartbeat", "0", "--max-connections", "100000"],
+                        "--heartbeat", "0", "--max-connections", "100000",
+                        "--header-timeout", "10m"],  # the publisher's idle keep-alive
               base_args=False, preexec_fn=low_nofile)
     await hub.start()
     try:
@@ -378,7 +379,8 @@ async def case_emfile(ctx):
     """accept() fails with EMFILE (the hub's limit lowered under it with prlimit): every
     client still gets a 503, through the reserve descriptor, without spinning; the log
     counts them; once the limit is back and the clients leave, the hub serves."""
-    hub = Hub(ctx.exe, ["--heartbeat", "0"], preexec_fn=low_nofile)
+    hub = Hub(ctx.exe, ["--heartbeat", "0", "--header-timeout", "10m"],  # |held| idles
+              preexec_fn=low_nofile)
     await hub.start()
     try:
         port = hub.port

@@ -745,7 +745,8 @@ async def t_errors(ctx):
 
     with soft("--max-connections"):
         # The 6th connection gets 503 + Retry-After; the hub serves again afterwards.
-        async with ctx.hub("--max-connections", "5") as hub:
+        # (a long --header-timeout: the held connections idle between their requests)
+        async with ctx.hub("--max-connections", "5", "--header-timeout", "10m") as hub:
             held = []
             for i in range(5):
                 c = await ctx.conn(hub)
