@@ -21,6 +21,7 @@
 /* What a flag is, which decides how its value is read and checked. */
 typedef enum {
     K_LISTEN,     /* ADDR:PORT, repeatable, comma-separated lists accepted */
+    K_ADDR,       /* one ADDR:PORT stored (a copy) at |off| (char *) */
     K_ORIGIN,     /* * or SCHEME://HOST[:PORT], repeatable, comma-separated lists accepted */
     K_THREADS,    /* 1 to MAX_THREADS */
     K_STORE,      /* "memory" or "lmdb:DIR[?options]" */
@@ -64,6 +65,7 @@ static const opt_t opts[] = {
     {"retry", K_RETRY, 0, 0, INT64_MAX, NULL},
     {"cors-origin", K_ORIGIN, 0, 0, 0, NULL},
     {"max-connections", K_U64, FIELD(max_connections), 1, UINT64_MAX, "at least 1"},
+    {"metrics-listen", K_ADDR, FIELD(metrics_listen), 0, 0, NULL},
     {"max-body", K_SIZE, FIELD(max_body), 1, UINT64_MAX, "at least 1"},
     {"max-topics", K_U64, FIELD(max_topics), 1, UINT64_MAX, "at least 1"},
     {"max-header", K_SIZE, FIELD(max_header), 1024, 1024 * 1024, "1k to 1M"},
@@ -125,7 +127,10 @@ static const char *const usage_lines[] = {
     "  --heartbeat DURATION       comment line interval; 0: off [15s]",
     "  --retry MS                 the retry: field opening each stream [unset]",
     "  --cors-origin ORIGIN       * or SCHEME://HOST[:PORT]; repeatable [*]",
-    "  --max-connections N        open connections; 503 beyond [100000]",
+    "  --max-connections N        open connections; 503 beyond; lowered to what",
+    "                             the open-file limit allows [100000]",
+    "  --metrics-listen ADDR:PORT also serve /healthz and /metrics (only) here,",
+    "                             outside --max-connections [unset]",
     "  --max-body BYTES           size of a publish request body [1M]",
     "  --max-topics N             topics per subscription [100]",
     "  --max-header BYTES         request line and headers, 1k to 1M [16k]",
@@ -243,6 +248,8 @@ void sh_config_dispose(sh_config_t *c)
     c->store = NULL;
     sh_free(c->access_log);
     c->access_log = NULL;
+    sh_free(c->metrics_listen);
+    c->metrics_listen = NULL;
     sh_free(c->publisher_key);
     c->publisher_key = NULL;
     sh_free(c->subscriber_key);
@@ -527,6 +534,11 @@ static int apply(parse_t *p, const opt_t *o, const char *v, int from_argv)
         return add_items(p, v, from_argv, 0);
     case K_ORIGIN:
         return add_items(p, v, from_argv, 1);
+    case K_ADDR:
+        if (!is_listen_addr(v, strlen(v)))
+            return fail(p, "%s: '%s' is not a valid ADDR:PORT (e.g. 127.0.0.1:9090 or [::1]:9090)",
+                        p->who, show(p, v, strlen(v)));
+        return set_str((char **)(void *)((char *)c + o->off), v) < 0 ? fail(p, "out of memory") : 0;
     case K_THREADS:
     case K_U64:
     case K_RETRY:
@@ -541,6 +553,8 @@ static int apply(parse_t *p, const opt_t *o, const char *v, int from_argv)
             c->retry_ms = (int64_t)u;
         else
             *(uint64_t *)(void *)((char *)c + o->off) = u;
+        if (o->off == FIELD(max_connections))
+            c->max_connections_set = 1;
         return 0;
     case K_SIZE:
         rc = sh_parse_size(v, strlen(v), &u);

@@ -32,7 +32,9 @@ typedef struct sh_config_s {
      * scheme and host in lower case, no :80 on http nor :443 on https. */
     char *cors_origins[SH_CONFIG_MAX_ORIGINS];
     size_t ncors_origins;
-    uint64_t max_connections;  /* 100000 */
+    uint64_t max_connections;  /* 100000; lowered at start to what the file limit allows */
+    int max_connections_set;   /* given on the command line or in the environment */
+    char *metrics_listen;      /* --metrics-listen ADDR:PORT: /healthz and /metrics; NULL */
     uint64_t max_body;         /* 1 MiB */
     uint64_t max_topics;       /* 100 */
     uint64_t max_header;       /* --max-header BYTES: 16 KiB (request line + headers) */

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "base/alloc.h"
 #include "server/log.h"
@@ -143,7 +144,7 @@ static void on_conn_closed(uv_handle_t *h)
     sh_sendq_dispose(&c->out);
     sh_conn_drop_request(c);
     atomic_fetch_sub_explicit(&w->metrics.connections, 1, memory_order_relaxed);
-    atomic_fetch_sub_explicit(&w->srv->connections, 1, memory_order_relaxed);
+    sh_fd_release_slot(w->srv, c->slot);
     sh_free(c);
 }
 
@@ -225,23 +226,47 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     feed(c, buf->base, (size_t)nread);
 }
 
-void sh_conn_accept(sh_worker_t *w, uv_stream_t *server)
+/* c->peer and c->is_loopback from the peer's address. */
+static void format_peer(sh_conn_t *c, const struct sockaddr_storage *ss)
+{
+    char host[INET6_ADDRSTRLEN] = "?";
+
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *in4 = (const struct sockaddr_in *)ss;
+
+        inet_ntop(AF_INET, &in4->sin_addr, host, sizeof(host));
+        snprintf(c->peer, sizeof(c->peer), "%s:%u", host, ntohs(in4->sin_port));
+        c->is_loopback = (ntohl(in4->sin_addr.s_addr) >> 24) == 127;
+    } else if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
+
+        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+        snprintf(c->peer, sizeof(c->peer), "[%s]:%u", host, ntohs(in6->sin6_port));
+        c->is_loopback =
+            IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr) ||
+            (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr) && in6->sin6_addr.s6_addr[12] == 127);
+    }
+}
+
+void sh_conn_accept(sh_worker_t *w, int fd, int slot)
 {
     sh_server_t *srv = w->srv;
     sh_conn_t *c = sh_calloc(1, sizeof(*c));
     sh_req_t *req = sh_calloc(1, sizeof(*req));
     struct sockaddr_storage ss;
     int sslen = sizeof(ss);
-    unsigned long long n;
 
     if (c == NULL || req == NULL) {
         sh_free(c);
         sh_free(req);
         sh_log_error("accept: out of memory");
+        sh_conn_refuse(w, fd, "out of memory, retry later");
+        sh_fd_release_slot(srv, slot);
         return;
     }
     c->req = req;
     c->w = w;
+    c->slot = (unsigned char)slot;
     uv_tcp_init(&w->loop, &c->tcp);
     c->tcp.data = c;
     sh_list_init(&c->all);
@@ -254,49 +279,47 @@ void sh_conn_accept(sh_worker_t *w, uv_stream_t *server)
     sh_buf_init(&c->req->pending, w->readbuf_size);
     sh_sendq_init(&c->out, (size_t)srv->cfg->send_buffer);
     atomic_fetch_add_explicit(&w->metrics.connections, 1, memory_order_relaxed);
-    n = atomic_fetch_add_explicit(&srv->connections, 1, memory_order_relaxed) + 1;
     sh_list_push_back(&w->conns, &c->all);
-    if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
+    if (uv_tcp_open(&c->tcp, fd) != 0) {
+        uv_os_fd_t owned;
+
+        if (uv_fileno((const uv_handle_t *)&c->tcp, &owned) != 0)
+            close(fd); /* else uv_close closes it */
         sh_conn_close(c, SH_DISC_ERROR);
         return;
     }
-    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &sslen) == 0) {
-        char host[INET6_ADDRSTRLEN] = "?";
-
-        if (ss.ss_family == AF_INET) {
-            const struct sockaddr_in *in4 = (const struct sockaddr_in *)&ss;
-
-            inet_ntop(AF_INET, &in4->sin_addr, host, sizeof(host));
-            snprintf(c->peer, sizeof(c->peer), "%s:%u", host, ntohs(in4->sin_port));
-            c->is_loopback = (ntohl(in4->sin_addr.s_addr) >> 24) == 127;
-        } else if (ss.ss_family == AF_INET6) {
-            const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&ss;
-
-            inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
-            snprintf(c->peer, sizeof(c->peer), "[%s]:%u", host, ntohs(in6->sin6_port));
-            c->is_loopback =
-                IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr) ||
-                (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr) && in6->sin6_addr.s6_addr[12] == 127);
-        }
-    }
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &sslen) == 0)
+        format_peer(c, &ss);
     uv_tcp_nodelay(&c->tcp, 1);
     parser_init(&c->req->parser);
     c->req->parser.data = c;
     c->keep_alive = 1;
-    if (n > srv->cfg->max_connections) {
-        atomic_fetch_add_explicit(&w->metrics.rejected_total, 1, memory_order_relaxed);
-        c->keep_alive = 0;
-        static const char busy[] = "too many connections (--max-connections), retry later\n";
-
-        sh_conn_respond(c, 503, "text/plain; charset=utf-8", "Retry-After: 1\r\n", busy,
-                        sizeof(busy) - 1);
-        sh_conn_flush(c);
-        if (!c->closing)
-            uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
-        return;
-    }
     begin_request(c);
     uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+}
+
+void sh_conn_refuse(sh_worker_t *w, int fd, const char *reason)
+{
+    char resp[512];
+    size_t blen = strlen(reason) + 1;
+    int n, i;
+
+    n = snprintf(resp, sizeof(resp),
+                 "HTTP/1.1 503 Service Unavailable\r\nContent-Length: %zu\r\n"
+                 "Content-Type: text/plain; charset=utf-8\r\n" SH_LINK_HEADER
+                 "Retry-After: 1\r\nConnection: close\r\n\r\n%s\n",
+                 blen, reason);
+    if (n > 0 && (size_t)n < sizeof(resp))
+        (void)send(fd, resp, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL); /* an empty socket */
+    /* Read what the client sent already: closing with unread input would send a reset,
+     * which can destroy the answer before the client reads it. */
+    for (i = 0; i < 4 && recv(fd, w->readbuf, w->readbuf_size, MSG_DONTWAIT) > 0; i++)
+        ;
+    shutdown(fd, SHUT_WR);
+    close(fd);
+    atomic_fetch_add_explicit(&w->metrics.rejected_total, 1, memory_order_relaxed);
+    if (sh_access_log_enabled())
+        sh_access_log("-", "-", "-", 1, 503, (unsigned long long)blen);
 }
 
 /* ---- Writing. */
@@ -976,12 +999,29 @@ static int path_is(const char *path, size_t len, const char *want)
     return strlen(want) == len && memcmp(path, want, len) == 0;
 }
 
+/* A request on a connection that may only ask for /healthz or /metrics. */
+static void refuse_request(sh_conn_t *c)
+{
+    c->keep_alive = 0;
+    if (c->slot == SH_SLOT_METRICS) {
+        respond_text(c, 404, NULL,
+                     "not found: --metrics-listen serves /healthz and /metrics only\n");
+        return;
+    }
+    atomic_fetch_add_explicit(&c->w->metrics.rejected_total, 1, memory_order_relaxed);
+    sh_fd_note_refused(c->w->srv, 0);
+    respond_text(c, 503, "Retry-After: 1\r\n",
+                 "too many connections (--max-connections), retry later\n");
+}
+
 static void route(sh_conn_t *c)
 {
     const sh_config_t *cfg = c->w->srv->cfg;
     const char *url = c->req->url.base;
     size_t url_len = c->req->url.len;
 
+    if (c->slot == SH_SLOT_HEALTH)
+        c->keep_alive = 0; /* one answer, and the slot is free for the next prober */
     /* The target is in origin form, asterisk form (OPTIONS) or absolute form
      * (http://host/path), which servers must accept: check_head() let nothing else in,
      * and the Host rules of RFC 9112 §3.2 were checked there too. */
@@ -1005,6 +1045,11 @@ static void route(sh_conn_t *c)
         path_len = 1;
     }
 
+    if (c->slot != SH_SLOT_NORMAL && !path_is(url, path_len, "/healthz") &&
+        !path_is(url, path_len, "/metrics")) {
+        refuse_request(c); /* a slot past --max-connections, or --metrics-listen */
+        return;
+    }
     if (path_len >= 34 && memcmp(url, "/.well-known/mercure/subscriptions", 34) == 0 &&
         (path_len == 34 || url[34] == '/')) {
         sh_presence_handle(c, url, path_len); /* presence.c: --subscriptions */

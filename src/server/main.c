@@ -6,7 +6,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -25,35 +24,6 @@ static void walk_close(uv_handle_t *h, void *arg)
     (void)arg;
     if (!uv_is_closing(h))
         uv_close(h, NULL);
-}
-
-/*
- * Raises the open-file limit to the hard limit (each connection is one descriptor) and
- * logs how many connections it leaves room for.
- */
-static void raise_nofile(const sh_config_t *cfg)
-{
-    struct rlimit rl;
-    unsigned long long room;
-
-    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
-        return;
-    if (rl.rlim_cur < rl.rlim_max) {
-        struct rlimit want = {rl.rlim_max, rl.rlim_max};
-
-        if (setrlimit(RLIMIT_NOFILE, &want) == 0)
-            rl = want;
-    }
-    /* listening sockets, the loops' epoll and wake-up descriptors, the store, logs */
-    room = rl.rlim_cur > 64 + 4ull * cfg->threads ? rl.rlim_cur - 64 - 4ull * cfg->threads : 0;
-    if (room < cfg->max_connections)
-        sh_log_info("open-file limit %llu: room for about %llu connections "
-                    "(--max-connections %llu is more: raise the hard limit, ulimit -Hn)",
-                    (unsigned long long)rl.rlim_cur, room,
-                    (unsigned long long)cfg->max_connections);
-    else
-        sh_log_info("open-file limit %llu: room for about %llu connections",
-                    (unsigned long long)rl.rlim_cur, room);
 }
 
 static void on_signal_any(uv_signal_t *s, int signum)
@@ -82,7 +52,7 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     sh_pubreq_global_init(); /* jansson's allocations, before any thread starts */
     sh_log_set_level(cfg.log_level);
-    raise_nofile(&cfg);
+    sh_fd_raise_limit(&server); /* before the store and logs take descriptors */
     if (cfg.access_log != NULL && (rc = sh_access_log_open(cfg.access_log)) != 0) {
         fprintf(stderr, "ssehub: --access-log: cannot open '%s': %s\n", cfg.access_log,
                 strerror(-rc));

@@ -33,7 +33,9 @@ static const struct {
     M(connections, "ssehub_connections", "gauge", "Open client connections."),
     M(requests_total, "ssehub_requests_total", "counter", "HTTP requests read."),
     M(rejected_total, "ssehub_connections_rejected_total", "counter",
-      "Connections refused with 503 (--max-connections)."),
+      "Connections refused with 503 (--max-connections, or out of file descriptors)."),
+    M(accept_emfile_total, "ssehub_accept_emfile_total", "counter",
+      "accept() failures for lack of file descriptors (EMFILE, ENFILE)."),
 #undef M
 };
 
@@ -81,6 +83,9 @@ void sh_metrics_handle(sh_conn_t *c)
                      sum(srv, offsetof(sh_metrics_t, disconnects) + r * sizeof(atomic_ullong)));
         sh_buf_append(&b, line, (size_t)n);
     }
+    metric(&b, "ssehub_connections_max", "gauge",
+           "The connection limit: --max-connections, lowered to what the open-file limit allows.",
+           (unsigned long long)srv->max_connections);
     metric(&b, "ssehub_history_events", "gauge", "Events held in the history.",
            (unsigned long long)sh_store_count(srv->store));
     sh_conn_respond(c, 200, "text/plain; version=0.0.4; charset=utf-8",

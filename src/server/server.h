@@ -51,7 +51,8 @@ typedef struct sh_metrics_s {
     atomic_ullong conflated_total;  /* queued events dropped by --slow conflate */
     atomic_ullong bytes_sent_total;
     atomic_ullong requests_total;
-    atomic_ullong rejected_total; /* 503 at accept: too many connections */
+    atomic_ullong rejected_total;      /* 503 at accept: too many connections, or no descriptor */
+    atomic_ullong accept_emfile_total; /* accept() failed: EMFILE or ENFILE */
     atomic_ullong disconnects[SH_DISC_COUNT];
 
     /* publishes answered with the id of the same update committed before (retries) */
@@ -74,8 +75,19 @@ typedef struct sh_pub_queue_s {
     int closed;           /* the loop is stopping: no more wake-ups */
 } sh_pub_queue_t;
 
+/* What a connection may do: the kind of slot it holds (fdlimit.c counts them). */
+enum sh_conn_slot {
+    SH_SLOT_NORMAL = 0, /* within --max-connections */
+    SH_SLOT_HEALTH,     /* one of the few past it: /healthz and /metrics only, then close */
+    SH_SLOT_METRICS     /* accepted on --metrics-listen: /healthz and /metrics only */
+};
+
+/* A listening socket, watched with uv_poll: worker.c accepts itself (accept4), so that it
+ * decides what happens when descriptors run out (libuv's uv_listen would spin). */
 typedef struct sh_listener_s {
-    uv_tcp_t tcp;
+    uv_poll_t poll;
+    int fd;
+    int slot; /* SH_SLOT_NORMAL, or SH_SLOT_METRICS on --metrics-listen */
     sh_worker_t *w;
 } sh_listener_t;
 
@@ -84,13 +96,16 @@ struct sh_worker_s {
     unsigned index;
     pthread_t thread;
     uv_loop_t loop;
-    uv_async_t inbox_async; /* events arrived */
-    uv_async_t stop_async;  /* shut down */
-    uv_timer_t tick;        /* timeouts and heartbeats */
-    uv_idle_t flush_idle;   /* active while dirty connections wait for the next slice */
-    uv_check_t inbox_check; /* after each poll: events this loop's own publishes handed */
-    sh_listener_t *listeners;
+    uv_async_t inbox_async;   /* events arrived */
+    uv_async_t stop_async;    /* shut down */
+    uv_timer_t tick;          /* timeouts and heartbeats */
+    uv_idle_t flush_idle;     /* active while dirty connections wait for the next slice */
+    uv_check_t inbox_check;   /* after each poll: events this loop's own publishes handed */
+    sh_listener_t *listeners; /* --listen addresses, then --metrics-listen (worker 0) */
     size_t nlisteners;
+    int reserve_fd;          /* /dev/null, closed to accept when out of descriptors */
+    int accept_paused;       /* listeners stopped for a moment (accept failed) */
+    uv_timer_t accept_timer; /* restarts them */
     sh_inbox_t inbox;
     sh_pub_queue_t pubq; /* publishes decided by the store, to answer */
     sh_subs_t subs;
@@ -120,7 +135,19 @@ struct sh_server_s {
     sh_store_t *store;
     sh_worker_t *workers;
     unsigned nworkers;
-    atomic_ullong connections;    /* all workers */
+    /* Connections by slot, all workers (fdlimit.c): the limits are global and exact. */
+    atomic_ullong connections; /* SH_SLOT_NORMAL: at most max_connections */
+    atomic_uint health_conns;  /* SH_SLOT_HEALTH: at most SH_HEALTH_SLOTS */
+    atomic_uint metrics_conns; /* SH_SLOT_METRICS: at most SH_METRICS_SLOTS */
+    uint64_t max_connections;  /* the effective limit: --max-connections, lowered to fit */
+    uint64_t nofile;           /* the open-file limit (soft, after raising it) */
+    uint64_t nofile_before;    /* the soft limit the process was started with */
+    uint64_t nofile_hard;      /* the hard limit */
+    /* Refused connections not yet logged (fdlimit.c: a line per second at most). */
+    atomic_ullong refused_limit;  /* 503: the connection limit */
+    atomic_ullong refused_emfile; /* 503 through the reserve descriptor, or closed */
+    atomic_ullong accept_pauses;  /* accept failed even so: listeners paused */
+    atomic_llong refused_logged_ms;
     ssehub_rcbuf_t *heartbeat;    /* ":\n\n", shared by every stream */
     sh_auth_key_t publisher_key;  /* --publisher-key (bytes NULL: loopback publishing only) */
     sh_auth_key_t subscriber_key; /* --subscriber-key (bytes NULL: anonymous subscribers) */
@@ -188,6 +215,7 @@ struct sh_conn_s {
         input_paused; /* the parser waits for the output to drain; the rest is in pending */
     unsigned char in_resume, resume_again;
     unsigned char reason; /* why it was closed (sh_disconnect_reason), for streams */
+    unsigned char slot;   /* enum sh_conn_slot */
     char peer[56];        /* "addr:port", "[v6addr]:port": at most 54 bytes and NUL */
     sh_req_t *req;        /* reading requests; NULL once a stream */
     sh_sendq_t out;
@@ -233,7 +261,29 @@ uint64_t sh_server_now(sh_worker_t *w);
 #define SH_LINK_HEADER "Link: </.well-known/mercure>; rel=\"mercure\"\r\n"
 
 /* http.c */
-void sh_conn_accept(sh_worker_t *w, uv_stream_t *server);
+/* A new connection on the accepted socket |fd| (owned from now on), holding |slot|. */
+void sh_conn_accept(sh_worker_t *w, int fd, int slot);
+/* Answers 503 (|reason|, one line) on the accepted socket |fd| at once and closes it,
+ * without a connection object (what a past-the-limit client gets). */
+void sh_conn_refuse(sh_worker_t *w, int fd, const char *reason);
+
+/* fdlimit.c: the open-file limit and the connection slots. */
+#define SH_HEALTH_SLOTS  4 /* connections past the limit that may ask for /healthz, /metrics */
+#define SH_METRICS_SLOTS 8 /* connections on --metrics-listen */
+/* Raises the soft open-file limit to the hard one (main, before the store opens). */
+void sh_fd_raise_limit(sh_server_t *srv);
+/* Once every descriptor but connections is open: counts them and sets max_connections
+ * (logged). 0, or SSEHUB_EMFILE when the limit leaves no room. */
+int sh_fd_plan(sh_server_t *srv);
+/* Takes a slot of kind |slot| for a new connection: 1, or 0 when there is none. */
+int sh_fd_take_slot(sh_server_t *srv, int slot);
+void sh_fd_release_slot(sh_server_t *srv, int slot);
+/* Counts a refused connection (|emfile|: for lack of a descriptor) for the log. */
+void sh_fd_note_refused(sh_server_t *srv, int emfile);
+void sh_fd_note_pause(sh_server_t *srv);
+/* Logs the refusals since the last line, if any and a second has passed (or |force|:
+ * at exit, what is left). */
+void sh_fd_log_refusals(sh_server_t *srv, int force);
 void sh_conn_close(sh_conn_t *c, int reason);
 /* Queues |buf| (a new reference); |counted| against --send-buffer. Returns 0 or an error. */
 int sh_conn_queue(sh_conn_t *c, ssehub_rcbuf_t *buf, int counted);

@@ -4,9 +4,10 @@
  * the same ports (SO_REUSEPORT: the kernel spreads connections over the loops), its own
  * connections, subscriptions, timers and inbox of published events.
  */
-#define _DEFAULT_SOURCE 1 /* SO_REUSEPORT */
+#define _GNU_SOURCE 1 /* SO_REUSEPORT, accept4 */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -25,6 +26,8 @@
  * waits for the leaves of every loop to be committed once it has announced its own. */
 #define SH_LEAVE_SLICE 8192
 #define SH_DRAIN_MS    5000
+#define SH_ACCEPT_BATCH 64  /* connections accepted per readiness, then other work */
+#define SH_ACCEPT_PAUSE 100 /* ms without accepting after accept() failed */
 
 uint64_t sh_server_now(sh_worker_t *w)
 {
@@ -186,19 +189,128 @@ static void on_tick(uv_timer_t *t)
         w->last_expire = now;
         sh_store_expire(w->srv->store, sh_wall_ms());
     }
+    if (w->index == 0)
+        sh_fd_log_refusals(w->srv, 0); /* counts that wait for their once-a-second line */
 }
 
-/* ---- Listening. */
+/* ---- Listening.
+ *
+ * The loop accepts with accept4() on a uv_poll handle rather than uv_listen(): libuv's
+ * accept path, out of descriptors, closes every pending connection unanswered, or (when
+ * its spare descriptor was taken by another thread) calls back with UV_EMFILE in a loop
+ * that never returns. Here every accepted client gets an answer, and a failing accept()
+ * pauses the listeners for SH_ACCEPT_PAUSE ms instead of spinning. */
 
-static void on_connection(uv_stream_t *server, int status)
+static int open_reserve(void)
 {
-    sh_listener_t *l = server->data;
+    return open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
 
+static void on_listener(uv_poll_t *p, int status, int events);
+
+static void on_accept_timer(uv_timer_t *t)
+{
+    sh_worker_t *w = t->data;
+    size_t i;
+
+    if (w->stopping)
+        return;
+    w->accept_paused = 0;
+    if (w->reserve_fd < 0)
+        w->reserve_fd = open_reserve();
+    for (i = 0; i < w->nlisteners; i++)
+        uv_poll_start(&w->listeners[i].poll, UV_READABLE, on_listener);
+}
+
+static void pause_accepting(sh_worker_t *w)
+{
+    size_t i;
+
+    if (w->accept_paused || w->stopping)
+        return;
+    w->accept_paused = 1;
+    for (i = 0; i < w->nlisteners; i++)
+        uv_poll_stop(&w->listeners[i].poll);
+    uv_timer_start(&w->accept_timer, on_accept_timer, SH_ACCEPT_PAUSE, 0);
+    sh_fd_note_pause(w->srv);
+}
+
+/* accept() failed for lack of descriptors: the reserve descriptor makes room for one
+ * connection, which is answered 503 and closed. 0 when one was, else the errno. */
+static int accept_with_reserve(sh_worker_t *w, sh_listener_t *l)
+{
+    int fd, err;
+
+    if (w->reserve_fd < 0)
+        return EMFILE;
+    close(w->reserve_fd);
+    fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    err = fd < 0 ? errno : 0;
+    if (fd >= 0)
+        sh_conn_refuse(w, fd, "out of file descriptors, retry later");
+    w->reserve_fd = open_reserve(); /* may fail if another thread took the number: retried */
+    return err;
+}
+
+static void on_listener(uv_poll_t *p, int status, int events)
+{
+    sh_listener_t *l = p->data;
+    sh_worker_t *w = l->w;
+    sh_server_t *srv = w->srv;
+    int i;
+
+    (void)events;
     if (status < 0) {
-        sh_log_warn("accept: %s", uv_strerror(status));
+        pause_accepting(w);
         return;
     }
-    sh_conn_accept(l->w, server);
+    for (i = 0; i < SH_ACCEPT_BATCH && !w->accept_paused; i++) {
+        int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+        if (fd < 0) {
+            int err = errno;
+
+            if (err == EAGAIN || err == EWOULDBLOCK)
+                return;
+            if (err == EMFILE || err == ENFILE) {
+                atomic_fetch_add_explicit(&w->metrics.accept_emfile_total, 1, memory_order_relaxed);
+                err = accept_with_reserve(w, l);
+                if (err == 0) {
+                    sh_fd_note_refused(srv, 1);
+                    continue;
+                }
+                if (err == EAGAIN || err == EWOULDBLOCK)
+                    return;
+                pause_accepting(w); /* no reserve, or another thread took its place */
+                return;
+            }
+            if (err == EINTR || err == ECONNABORTED || err == EPROTO || err == ENETDOWN ||
+                err == ENOPROTOOPT || err == EHOSTDOWN || err == ENONET || err == EHOSTUNREACH ||
+                err == EOPNOTSUPP || err == ENETUNREACH || err == EPERM)
+                continue;       /* that connection's own problem (accept(2), Linux) */
+            pause_accepting(w); /* ENOBUFS, ENOMEM...: wait a moment */
+            return;
+        }
+        if (sh_fd_take_slot(srv, l->slot)) {
+            sh_conn_accept(w, fd, l->slot);
+        } else if (l->slot == SH_SLOT_NORMAL && sh_fd_take_slot(srv, SH_SLOT_HEALTH)) {
+            sh_conn_accept(w, fd, SH_SLOT_HEALTH); /* /healthz and /metrics, or a 503 */
+        } else {
+            sh_conn_refuse(w, fd,
+                           l->slot == SH_SLOT_NORMAL
+                               ? "too many connections (--max-connections), retry later"
+                               : "too many connections to --metrics-listen, retry later");
+            sh_fd_note_refused(srv, 0);
+        }
+    }
+}
+
+static void on_listener_closed(uv_handle_t *h)
+{
+    sh_listener_t *l = h->data;
+
+    close(l->fd);
+    l->fd = -1;
 }
 
 static void on_closed_free_nothing(uv_handle_t *h)
@@ -225,7 +337,8 @@ static void on_stop(uv_async_t *a)
     /* Events handed so far (the leaves among them) reach the streams before they close. */
     sh_worker_drain_inbox(w);
     for (i = 0; i < w->nlisteners; i++)
-        uv_close((uv_handle_t *)&w->listeners[i].tcp, on_closed_free_nothing);
+        uv_close((uv_handle_t *)&w->listeners[i].poll, on_listener_closed);
+    uv_close((uv_handle_t *)&w->accept_timer, on_closed_free_nothing);
     sh_worker_close_streams(w);
     uv_timer_stop(&w->tick);
     uv_close((uv_handle_t *)&w->tick, on_closed_free_nothing);
@@ -319,18 +432,19 @@ static uint16_t get_port(const sh_addr_t *a)
     return ntohs(((const struct sockaddr_in *)&a->ss)->sin_port);
 }
 
-static int bind_socket(const sh_addr_t *a, int *out)
+/* A listening socket on |a|, non-blocking; |reuseport| for the loops sharing a port. */
+static int bind_socket(const sh_addr_t *a, int reuseport, int *out)
 {
-    int fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     int one = 1;
 
     if (fd < 0)
         return -errno;
     if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
-        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0 ||
+        (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0) ||
         (a->ss.ss_family == AF_INET6 &&
          setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) != 0) ||
-        bind(fd, (const struct sockaddr *)&a->ss, a->len) != 0) {
+        bind(fd, (const struct sockaddr *)&a->ss, a->len) != 0 || listen(fd, SH_BACKLOG) != 0) {
         int err = -errno;
 
         close(fd);
@@ -371,7 +485,8 @@ static int worker_init(sh_server_t *srv, sh_worker_t *w, unsigned index)
     w->inbox.slots = sh_calloc(SH_INBOX_CAP, sizeof(*w->inbox.slots));
     w->readbuf_size = SH_READBUF_SIZE;
     w->readbuf = sh_malloc(w->readbuf_size);
-    w->listeners = sh_calloc(srv->cfg->nlisten, sizeof(*w->listeners));
+    w->listeners = sh_calloc(srv->cfg->nlisten + 1, sizeof(*w->listeners)); /* +metrics */
+    w->reserve_fd = open_reserve();
     if (w->inbox.slots == NULL || w->readbuf == NULL || w->listeners == NULL)
         return SSEHUB_ENOMEM;
     if ((rc = sh_subs_init(&w->subs)) != 0)
@@ -393,6 +508,8 @@ static int worker_init(sh_server_t *srv, sh_worker_t *w, unsigned index)
     uv_timer_init(&w->loop, &w->tick);
     w->tick.data = w;
     uv_timer_start(&w->tick, on_tick, SH_TICK_MS, SH_TICK_MS);
+    uv_timer_init(&w->loop, &w->accept_timer);
+    w->accept_timer.data = w;
     return 0;
 }
 
@@ -404,11 +521,48 @@ static void worker_dispose(sh_worker_t *w)
     sh_free(w->inbox.slots);
     sh_free(w->readbuf);
     sh_free(w->listeners);
+    if (w->reserve_fd >= 0)
+        close(w->reserve_fd);
+}
+
+/* Binds a listening socket on |a| for |w| (a port 0 becomes the port bound) and starts
+ * watching it. 0, or an error after logging it. */
+static int add_listener(sh_worker_t *w, const char *flag, sh_addr_t *a, int slot, int reuseport)
+{
+    sh_listener_t *l = &w->listeners[w->nlisteners];
+    char name[96];
+    int fd = -1, rc;
+
+    if ((rc = bind_socket(a, reuseport, &fd)) != 0) {
+        format_addr(a, name, sizeof(name));
+        sh_log_error("%s: cannot listen on %s: %s", flag, name, strerror(-rc));
+        return rc;
+    }
+    if (get_port(a) == 0) { /* port 0: every loop binds the port the first got */
+        sh_addr_t bound;
+
+        bound.len = sizeof(bound.ss);
+        getsockname(fd, (struct sockaddr *)&bound.ss, &bound.len);
+        set_port(a, get_port(&bound));
+    }
+    l->fd = fd;
+    l->slot = slot;
+    l->w = w;
+    if ((rc = uv_poll_init_socket(&w->loop, &l->poll, fd)) != 0) {
+        close(fd);
+        sh_log_error("%s: cannot listen: %s", flag, uv_strerror(rc));
+        return rc;
+    }
+    l->poll.data = l;
+    w->nlisteners++;
+    uv_poll_start(&l->poll, UV_READABLE, on_listener);
+    return 0;
 }
 
 int sh_server_start(sh_server_t *srv)
 {
     const sh_config_t *cfg = srv->cfg;
+    char names[SH_CONFIG_MAX_LISTEN][96], metrics_name[96];
     unsigned i;
     size_t li;
     int rc;
@@ -424,41 +578,35 @@ int sh_server_start(sh_server_t *srv)
     }
     for (li = 0; li < cfg->nlisten; li++) {
         sh_addr_t a;
-        char name[96];
 
         if (parse_listen(cfg->listen[li], &a) != 0) {
             sh_log_error("--listen: '%s' is not ADDR:PORT", cfg->listen[li]);
             return SSEHUB_EINVAL;
         }
         for (i = 0; i < srv->nworkers; i++) {
-            sh_worker_t *w = &srv->workers[i];
-            sh_listener_t *l = &w->listeners[li];
-            int fd = -1;
-
-            if ((rc = bind_socket(&a, &fd)) != 0) {
-                sh_log_error("cannot listen on %s: %s", cfg->listen[li], strerror(-rc));
+            if ((rc = add_listener(&srv->workers[i], "--listen", &a, SH_SLOT_NORMAL, 1)) != 0)
                 return rc;
-            }
-            if (get_port(&a) == 0) { /* port 0: every loop binds the port the first got */
-                sh_addr_t bound;
-
-                bound.len = sizeof(bound.ss);
-                getsockname(fd, (struct sockaddr *)&bound.ss, &bound.len);
-                set_port(&a, get_port(&bound));
-            }
-            uv_tcp_init(&w->loop, &l->tcp);
-            l->tcp.data = l;
-            l->w = w;
-            if ((rc = uv_tcp_open(&l->tcp, fd)) != 0 ||
-                (rc = uv_listen((uv_stream_t *)&l->tcp, SH_BACKLOG, on_connection)) != 0) {
-                sh_log_error("cannot listen on %s: %s", cfg->listen[li], uv_strerror(rc));
-                return rc;
-            }
-            w->nlisteners = li + 1;
         }
-        format_addr(&a, name, sizeof(name));
-        sh_log_info("listening on %s", name);
+        format_addr(&a, names[li], sizeof(names[li]));
     }
+    if (cfg->metrics_listen != NULL) { /* one socket, on the first loop */
+        sh_addr_t a;
+
+        if (parse_listen(cfg->metrics_listen, &a) != 0) {
+            sh_log_error("--metrics-listen: '%s' is not ADDR:PORT", cfg->metrics_listen);
+            return SSEHUB_EINVAL;
+        }
+        if ((rc = add_listener(&srv->workers[0], "--metrics-listen", &a, SH_SLOT_METRICS, 0)) != 0)
+            return rc;
+        format_addr(&a, metrics_name, sizeof(metrics_name));
+    }
+    /* Every descriptor but the connections' is open: the connection limit follows. */
+    if (sh_fd_plan(srv) != 0)
+        return SSEHUB_EINVAL;
+    for (li = 0; li < cfg->nlisten; li++)
+        sh_log_info("listening on %s", names[li]);
+    if (cfg->metrics_listen != NULL)
+        sh_log_info("/healthz and /metrics also on %s (--metrics-listen)", metrics_name);
     for (i = 0; i < srv->nworkers; i++) {
         if ((rc = pthread_create(&srv->workers[i].thread, NULL, worker_main, &srv->workers[i])) !=
             0) {
@@ -497,6 +645,7 @@ void sh_server_join(sh_server_t *srv)
 
     for (i = 0; i < srv->nworkers; i++)
         pthread_join(srv->workers[i].thread, NULL);
+    sh_fd_log_refusals(srv, 1); /* the counts not logged yet */
     /* The store finishes the publishes in flight (their answers go nowhere now) before
      * the inboxes and queues they reach are released. */
     sh_store_close(srv->store);

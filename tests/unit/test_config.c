@@ -99,6 +99,8 @@ static void assert_defaults(const sh_config_t *c)
     assert_int_equal(c->ncors_origins, 1);
     assert_string_equal(c->cors_origins[0], "*");
     assert_int_equal(c->max_connections, 100000);
+    assert_int_equal(c->max_connections_set, 0);
+    assert_null(c->metrics_listen);
     assert_int_equal(c->max_body, 1024 * 1024);
     assert_int_equal(c->max_topics, 100);
     assert_int_equal(c->max_header, 16 * 1024);
@@ -179,6 +181,10 @@ static const flag_case_t flag_cases[] = {
     {"cors-origin", "SSEHUB_CORS_ORIGIN", "http://127.0.0.1:8080", T_ORIGIN, 0, 0,
      "http://127.0.0.1:8080"},
     {"max-connections", "SSEHUB_MAX_CONNECTIONS", "1", T_U64, F(max_connections), 1, NULL},
+    {"max-connections", "SSEHUB_MAX_CONNECTIONS", "500", T_INT, F(max_connections_set), 1, NULL},
+    {"metrics-listen", "SSEHUB_METRICS_LISTEN", "127.0.0.1:9090", T_STR, F(metrics_listen), 0,
+     "127.0.0.1:9090"},
+    {"metrics-listen", "SSEHUB_METRICS_LISTEN", "[::1]:0", T_STR, F(metrics_listen), 0, "[::1]:0"},
     {"max-body", "SSEHUB_MAX_BODY", "64k", T_U64, F(max_body), 65536, NULL},
     {"max-body", "SSEHUB_MAX_BODY", "1", T_U64, F(max_body), 1, NULL},
     {"max-topics", "SSEHUB_MAX_TOPICS", "7", T_U64, F(max_topics), 7, NULL},
@@ -500,6 +506,14 @@ static const err_case_t err_cases[] = {
     {{NULL}, {"--retry", "1s"}, BADNUM("--retry", "1s")},
     {{NULL}, {"--retry", "9223372036854775808"}, TOOBIG("--retry", "9223372036854775808")},
     {{NULL}, {"--max-connections", "0"}, RANGE("--max-connections", "0", "at least 1")},
+    {{NULL},
+     {"--metrics-listen", "localhost:9090"},
+     "ssehub: --metrics-listen: 'localhost:9090' is not a valid ADDR:PORT (e.g. 127.0.0.1:9090 "
+     "or [::1]:9090)"},
+    {{"SSEHUB_METRICS_LISTEN=1.2.3.4"},
+     {NULL},
+     "ssehub: SSEHUB_METRICS_LISTEN: '1.2.3.4' is not a valid ADDR:PORT (e.g. 127.0.0.1:9090 "
+     "or [::1]:9090)"},
     {{NULL}, {"--max-topics", "0"}, RANGE("--max-topics", "0", "at least 1")},
     /* Durations. */
     {{NULL}, {"--heartbeat", "5x"}, BADDUR("--heartbeat", "5x")},
@@ -688,7 +702,7 @@ static const char *const implemented[] = {
     "--version",       "-h,",
     "--publisher-key", "--subscriber-key",
     "--jwt-alg",       "--anonymous",
-    "--subscriptions",
+    "--subscriptions", "--metrics-listen",
 };
 
 /* Asserts |text| is lines shorter than 80 columns (UTF-8 code points), each ending in LF. */

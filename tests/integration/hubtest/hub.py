@@ -23,8 +23,9 @@ class Hub:
     """One ssehub process. Use as `async with Hub(exe, args) as hub:`; on exit it is stopped
     with SIGTERM and must exit 0 within 5 s with no sanitizer report on stderr."""
 
-    def __init__(self, exe, args=(), env=None, base_args=True):
+    def __init__(self, exe, args=(), env=None, base_args=True, preexec_fn=None):
         self.exe = exe
+        self.preexec_fn = preexec_fn  # run in the child before exec (e.g. setrlimit)
         self.args = (BASE_ARGS if base_args else []) + list(args)
         self.env = env
         self.proc = None
@@ -38,7 +39,8 @@ class Hub:
         env.update(self.env or {})
         self.proc = await asyncio.create_subprocess_exec(
             self.exe, *self.args, stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE, env=env)
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE, env=env,
+            preexec_fn=self.preexec_fn)
         LIVE.add(self.proc)
         timeout = patient(timeout)
         deadline = time.monotonic() + timeout
