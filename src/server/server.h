@@ -104,6 +104,7 @@ struct sh_worker_s {
     sh_listener_t *listeners; /* --listen addresses, then --metrics-listen (worker 0) */
     size_t nlisteners;
     int reserve_fd;          /* /dev/null, closed to accept when out of descriptors */
+    uv_tcp_t emfile_probe;   /* closed at once: makes libuv open its spare descriptor */
     int accept_paused;       /* listeners stopped for a moment (accept failed) */
     uv_timer_t accept_timer; /* restarts them */
     sh_inbox_t inbox;

@@ -493,6 +493,11 @@ static int worker_init(sh_server_t *srv, sh_worker_t *w, unsigned index)
         return rc;
     if ((rc = uv_loop_init(&w->loop)) != 0)
         return rc;
+    /* libuv opens its own spare descriptor (loop->emfile_fd) when the loop's first stream
+     * is made: make it now, so that the descriptors counted at start (fdlimit.c) and the
+     * baseline an operator sees do not grow by one per loop at the first connection. */
+    uv_tcp_init(&w->loop, &w->emfile_probe);
+    uv_close((uv_handle_t *)&w->emfile_probe, NULL);
     uv_async_init(&w->loop, &w->inbox_async, on_inbox);
     w->inbox_async.data = w;
     uv_async_init(&w->loop, &w->stop_async, on_stop);
