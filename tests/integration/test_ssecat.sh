@@ -45,10 +45,14 @@ mkfifo "$tmp/in"
 pid=$!
 exec 3>"$tmp/in"
 printf 'data: first\n\n' >&3
+# Wait (up to 120 s: ASan on a busy machine) for a whole first line; a write of the line
+# in progress must not be read as half of it.
 got=""
-for _ in $(seq 1 100); do
-    got=$(cat "$tmp/stream")
-    [ -n "$got" ] && break
+for _ in $(seq 1 1200); do
+    if [ "$(wc -l <"$tmp/stream")" -ge 1 ]; then
+        got=$(head -n 1 "$tmp/stream")
+        break
+    fi
     sleep 0.1
 done
 [ "$got" = '{"event": "message", "data": "first", "id": ""}' ]
