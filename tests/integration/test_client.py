@@ -140,7 +140,7 @@ def hub_url(hub, path="/.well-known/mercure", host="127.0.0.1", **query):
 async def publish(hub, data, topic=TOPIC):
     r = await request(hub.port, "POST", "/.well-known/mercure",
                       [("Content-Type", "application/x-www-form-urlencoded")],
-                      form(topic=topic, data=data))
+                      form(topic=topic, data=data), timeout=WAIT)
     check(r.status == 200, "publish: %r" % r)
     return r.text.strip()
 
@@ -569,6 +569,7 @@ async def example_sse_tail(ctx):
         p = await asyncio.create_subprocess_exec(
             SSE_TAIL, hub_url(hub, topic=TOPIC, lastEventID="earliest"), "2",
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        LIVE.add(p)  # killed by kill_leftovers() if the case is abandoned
         out, err = await asyncio.wait_for(p.communicate(), WAIT)
         no_sanitizer("sse_tail", err.decode())
         lines = out.decode().splitlines()
@@ -578,6 +579,7 @@ async def example_sse_tail(ctx):
         p = await asyncio.create_subprocess_exec(
             SSE_TAIL, hub_url(hub, "/healthz"), stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE)
+        LIVE.add(p)
         out, err = await asyncio.wait_for(p.communicate(), WAIT)
         check(p.returncode == 1 and b"not text/event-stream" in err, "healthz: %r" % err)
 
