@@ -34,9 +34,13 @@ SSECAT = None
 SSEHUB = None
 SSE_TAIL = None  # examples/sse_tail, when given
 TOPIC = "https://example.com/t"
+# Every wait for something to happen (a line on stderr, an exit): generous, because under
+# ASan on two busy cores things take ten times as long as on a quiet machine, and a wait
+# for a condition costs nothing when the condition comes sooner.
+WAIT = 60.0
 
 
-def case(name, timeout=60):
+def case(name, timeout=180):
     def deco(fn):
         CASES.append((name, fn, timeout))
         return fn
@@ -86,7 +90,7 @@ class Cat:
                 return
             lines.append(line.decode("utf-8", errors="replace").rstrip("\n"))
 
-    async def wait(self, timeout=30.0):
+    async def wait(self, timeout=WAIT):
         try:
             rc = await asyncio.wait_for(self.proc.wait(), timeout)
         except asyncio.TimeoutError:
@@ -98,7 +102,7 @@ class Cat:
         no_sanitizer("ssecat " + " ".join(self.args), "\n".join(self.err))
         return rc
 
-    async def wait_err(self, pattern, timeout=10.0):
+    async def wait_err(self, pattern, timeout=WAIT):
         rx = re.compile(pattern)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -109,11 +113,20 @@ class Cat:
             await asyncio.sleep(0.02)
         raise Fail("ssecat: no stderr line matching %r; stderr: %s" % (pattern, self.stderr()))
 
+    async def wait_out(self, n, timeout=WAIT):
+        """Waits until stdout has at least |n| lines."""
+        deadline = time.monotonic() + timeout
+        while len(self.out) < n:
+            if self.proc.returncode is not None or time.monotonic() > deadline:
+                raise Fail("ssecat: %d of %d lines on stdout; stderr: %s"
+                           % (len(self.out), n, self.stderr()))
+            await asyncio.sleep(0.02)
+
     def stderr(self):
         return " | ".join(self.err[-12:])
 
 
-async def ssecat(*args, stdin=None, timeout=30.0):
+async def ssecat(*args, stdin=None, timeout=WAIT):
     c = await Cat(*args, stdin=stdin).start()
     rc = await c.wait(timeout)
     return rc, c
@@ -127,7 +140,7 @@ def hub_url(hub, path="/.well-known/mercure", host="127.0.0.1", **query):
 async def publish(hub, data, topic=TOPIC):
     r = await request(hub.port, "POST", "/.well-known/mercure",
                       [("Content-Type", "application/x-www-form-urlencoded")],
-                      form(topic=topic, data=data))
+                      form(topic=topic, data=data), timeout=WAIT)
     check(r.status == 200, "publish: %r" % r)
     return r.text.strip()
 
@@ -141,23 +154,31 @@ def events_of(cat):
 @case("resume_max_lifetime")
 async def resume_max_lifetime(ctx):
     """Streams closed by the hub every 700 ms: the client reconnects with its
-    Last-Event-ID and gets every event exactly once, in order."""
+    Last-Event-ID and gets every event exactly once, in order. Half the events go out,
+    then (once they arrived) the test waits for the hub to close the stream and the client
+    to announce its reconnection with the id of the last of them; the other half go out
+    right then, while it reconnects, so they reach it through Last-Event-ID and replay.
+    The client starts from lastEventID "earliest", so no event is lost to a stream that
+    closes before it delivered any (no Last-Event-ID yet), however slow the machine."""
     async with Hub(SSEHUB, ["--max-lifetime", "700ms", "--retry", "100", "--heartbeat", "0"]) as hub:
         n = 40
-        cat = await Cat(hub_url(hub, topic=TOPIC), "--json", "--max-events", n).start()
-        await asyncio.sleep(0.3)
-        sent = []
+        cat = await Cat(hub_url(hub, topic=TOPIC), "--json", "--max-events", n,
+                        "--last-event-id", "earliest").start()
+        sent, ids = [], []
         for i in range(n):
+            if i == n // 2:
+                await cat.wait_out(n // 2)
+                await cat.wait_err(r"; reconnecting in 100 ms with Last-Event-ID %s$"
+                                   % re.escape(ids[-1]))
             sent.append("event %d" % i)
-            await publish(hub, sent[-1])
+            ids.append(await publish(hub, sent[-1]))
             await asyncio.sleep(0.06)
         rc = await cat.wait()
         check(rc == 0, "exit %s, stderr: %s" % (rc, cat.stderr()))
         got = [e["data"] for e in events_of(cat)]
         check(got == sent, "events differ: got %d, first difference at %s"
               % (len(got), next((i for i, (a, b) in enumerate(zip(got, sent)) if a != b), len(got))))
-        check(any("reconnecting in 100 ms with Last-Event-ID" in l for l in cat.err),
-              "no reconnection with Last-Event-ID reported: %s" % cat.stderr())
+        check([e["id"] for e in events_of(cat)] == ids, "ids differ from the publishes' ids")
         check(any(l.startswith("ssecat: reconnected to ") for l in cat.err),
               "no 'reconnected' line: %s" % cat.stderr())
         return "%d events, %d reconnections" % (len(got),
@@ -168,7 +189,8 @@ async def resume_max_lifetime(ctx):
 async def retry_honoured(ctx):
     """The hub's retry: (here 250 ms; the client's default is 3 s) sets the delay."""
     async with Hub(SSEHUB, ["--max-lifetime", "300ms", "--retry", "250"]) as hub:
-        cat = await Cat(hub_url(hub, topic=TOPIC), "--timeout", "5s").start()
+        # --timeout: only a guard; SIGINT ends it long before.
+        cat = await Cat(hub_url(hub, topic=TOPIC), "--timeout", "600s").start()
         await cat.wait_err(r"reconnecting in 250 ms")
         cat.proc.send_signal(signal.SIGINT)
         rc = await cat.wait()
@@ -246,19 +268,28 @@ async def redirects(ctx):
 
 @case("idle_timeout")
 async def idle_timeout(ctx):
+    """A stream with no data for --idle-timeout is dropped and reconnected, never sooner;
+    the reconnected stream delivers. The client starts from lastEventID "earliest" (the
+    topic is empty), so the event published after the reconnection is replayed should
+    the stream be dropped again before it arrives (no data for 300 ms is easy to reach
+    on a busy machine)."""
     async with Hub(SSEHUB, ["--heartbeat", "0"]) as hub:
+        t0 = time.monotonic()  # before ssecat connects: its idle timer starts later
         cat = await Cat(hub_url(hub, topic=TOPIC), "--idle-timeout", "300ms", "--retry", "50ms",
-                        "--max-events", "1").start()
+                        "--max-events", "1", "--last-event-id", "earliest").start()
         await cat.wait_err(r"no data from 127\.0\.0\.1:\d+ for 300 ms \(idle timeout\); "
                            r"reconnecting in 50 ms")
+        waited = time.monotonic() - t0
+        # 5 ms: the loop's millisecond clock (see TIMER_SLACK_NS in tests/unit/test_client.c)
+        check(waited >= 0.295, "the idle timeout fired %.0f ms after ssecat started" % (waited * 1000))
         await cat.wait_err(r"^ssecat: reconnected to ")
         await publish(hub, "still alive")
         rc = await cat.wait()
-        check(rc == 0 and cat.out == ["[message] %s" % cat.out[0].split("] ", 1)[1]]
+        check(rc == 0 and len(cat.out) == 1 and cat.out[0].startswith("[message] ")
               and cat.out[0].endswith(": still alive"), "exit %s, out %s" % (rc, cat.out))
 
 
-@case("publish_10000", timeout=120)
+@case("publish_10000", timeout=300)
 async def publish_10000(ctx):
     """10,000 lines (with characters a form must escape) published over one pipelined
     connection, all acknowledged, all received by a subscriber in order."""
@@ -270,10 +301,10 @@ async def publish_10000(ctx):
                         "--last-event-id", "earliest").start()
         stdin = ("\n".join(lines[:-1]) + "\r\n" + lines[-1]).encode()  # CRLF, no final LF
         rc, pub = await ssecat("--publish", hub_url(hub), "--topic", TOPIC, "--type", "log",
-                               stdin=stdin, timeout=90)
+                               stdin=stdin, timeout=240)
         check(rc == 0, "publish: exit %s, stderr %s" % (rc, pub.stderr()))
         check(pub.err == [], "publish stderr: %s" % pub.stderr())
-        rc = await sub.wait(timeout=90)
+        rc = await sub.wait(timeout=240)
         check(rc == 0, "subscriber: exit %s, stderr %s" % (rc, sub.stderr()))
         evs = events_of(sub)
         got = [e["data"] for e in evs]
@@ -479,10 +510,18 @@ async def cross_origin_redirect(ctx):
 
 @case("refused_and_sigint")
 async def refused_and_sigint(ctx):
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
+    # A port held bound but not listening, so connections are refused and no other process
+    # (hubs of other tests listening on port 0) can take it during the case.
+    held = socket.socket()
+    held.bind(("127.0.0.1", 0))
+    port = held.getsockname()[1]
+    try:
+        await refused_and_sigint_on(port)
+    finally:
+        held.close()
+
+
+async def refused_and_sigint_on(port):
     cat = await Cat("http://127.0.0.1:%d/" % port, "--retry", "20ms", "--max-backoff", "100ms").start()
     await cat.wait_err(r"cannot connect to 127\.0\.0\.1: connection refused; reconnecting in \d+ ms")
     await cat.wait_err(r"reconnecting in (7[5-9]|8\d|9\d|100) ms")  # backed off to the cap
@@ -530,7 +569,8 @@ async def example_sse_tail(ctx):
         p = await asyncio.create_subprocess_exec(
             SSE_TAIL, hub_url(hub, topic=TOPIC, lastEventID="earliest"), "2",
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-        out, err = await asyncio.wait_for(p.communicate(), 20)
+        LIVE.add(p)  # killed by kill_leftovers() if the case is abandoned
+        out, err = await asyncio.wait_for(p.communicate(), WAIT)
         no_sanitizer("sse_tail", err.decode())
         lines = out.decode().splitlines()
         check(p.returncode == 0 and [l.split("\t")[1:] for l in lines]
@@ -539,7 +579,8 @@ async def example_sse_tail(ctx):
         p = await asyncio.create_subprocess_exec(
             SSE_TAIL, hub_url(hub, "/healthz"), stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE)
-        out, err = await asyncio.wait_for(p.communicate(), 20)
+        LIVE.add(p)
+        out, err = await asyncio.wait_for(p.communicate(), WAIT)
         check(p.returncode == 1 and b"not text/event-stream" in err, "healthz: %r" % err)
 
 

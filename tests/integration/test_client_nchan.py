@@ -17,6 +17,7 @@ Usage: test_client_nchan.py [-k SUBSTRING]... SSECAT
 """
 import argparse
 import asyncio
+import json
 import os
 import shutil
 import signal
@@ -31,7 +32,7 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import test_client  # noqa: E402
-from test_client import Cat, events_of, ssecat  # noqa: E402
+from test_client import WAIT, Cat, events_of, ssecat  # noqa: E402
 from hubtest.http import Fail, check  # noqa: E402
 from hubtest.runner import run_cases  # noqa: E402
 
@@ -39,7 +40,7 @@ NCHAN_MODULE = "/usr/lib/nginx/modules/ngx_nchan_module.so"
 CASES = []
 
 
-def case(name, timeout=60):
+def case(name, timeout=180):
     def deco(fn):
         CASES.append((name, fn, timeout))
         return fn
@@ -47,6 +48,8 @@ def case(name, timeout=60):
 
 
 def free_port():
+    """A port free now; another process may take it before nginx binds it, so Nchan.start()
+    tries again with new ports when nginx cannot bind."""
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
@@ -135,7 +138,18 @@ class Nchan:
         self.proc = None
 
     def start(self, sub_timeout="1s"):
+        for attempt in range(5):
+            if self._start(sub_timeout):
+                return self
+            self.port, self.tls_port = free_port(), free_port()
+        raise Fail("nginx could not bind its ports in 5 attempts (taken by other processes)")
+
+    def _start(self, sub_timeout):
+        """True once nginx listens; False when its ports were taken (try others)."""
         conf = os.path.join(self.prefix, "nginx.conf")
+        pidfile = os.path.join(self.prefix, "nginx.pid")
+        if os.path.exists(pidfile):
+            os.unlink(pidfile)
         with open(conf, "w") as f:
             f.write(NGINX_CONF.format(module=NCHAN_MODULE, prefix=self.prefix, port=self.port,
                                       tls_port=self.tls_port, cert=self.cert, key=self.key,
@@ -145,39 +159,51 @@ class Nchan:
                                                                         "error.log"),
              "-g", "daemon off;"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 15
+        # nginx writes its pid file after it has bound and is listening on its ports (and
+        # exits if it cannot bind them): only then are connections known to reach it, not
+        # some other process that took a port in the meantime.
+        deadline = time.monotonic() + WAIT
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise Fail("nginx exited %s: %s" % (self.proc.returncode,
-                                                    self.proc.stderr.read().decode()[-500:]))
+                err = self.proc.stderr.read().decode()
+                if "Address already in use" in err:
+                    return False
+                raise Fail("nginx exited %s: %s" % (self.proc.returncode, err[-500:]))
             try:
-                socket.create_connection(("127.0.0.1", self.tls_port), 0.2).close()
-                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
-                return self
+                with open(pidfile) as f:
+                    ready = f.read().strip() == str(self.proc.pid)
             except OSError:
-                time.sleep(0.05)
-        raise Fail("nginx did not listen within 15 s")
+                ready = False
+            if ready:
+                socket.create_connection(("127.0.0.1", self.tls_port), WAIT).close()
+                socket.create_connection(("127.0.0.1", self.port), WAIT).close()
+                return True
+            time.sleep(0.05)
+        raise Fail("nginx did not listen within %.0f s" % WAIT)
 
     def stop(self):
         if self.proc is not None and self.proc.poll() is None:
             os.kill(self.proc.pid, signal.SIGQUIT)  # graceful: workers exit too
             try:
-                self.proc.wait(10)
+                self.proc.wait(WAIT)
             except subprocess.TimeoutExpired:
                 os.kill(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
 
     def publish(self, channel, data):
+        """Publishes; returns the id Nchan gave the message (its event id)."""
         req = urllib.request.Request("http://127.0.0.1:%d/pub/%s" % (self.port, channel),
-                                     data=data.encode(), method="POST")
-        with urllib.request.urlopen(req, timeout=10) as r:
+                                     data=data.encode(), method="POST",
+                                     headers={"Accept": "text/json"})
+        with urllib.request.urlopen(req, timeout=WAIT) as r:
             check(r.status in (201, 202), "nchan publish: %s" % r.status)
+            return json.loads(r.read().decode())["last_message_id"]
 
     def subscribers(self, channel):
         req = urllib.request.Request("http://127.0.0.1:%d/pub/%s" % (self.port, channel),
                                      headers={"Accept": "text/plain"})
         try:
-            with urllib.request.urlopen(req, timeout=10) as r:
+            with urllib.request.urlopen(req, timeout=WAIT) as r:
                 text = r.read().decode()
         except urllib.error.HTTPError as e:
             if e.code == 404:
@@ -194,10 +220,20 @@ class Nchan:
 
 
 async def wait_subscribed(ng, channel, n=1):
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + WAIT
     while ng.subscribers(channel) < n:
-        check(time.monotonic() < deadline, "no subscriber on %s within 10 s" % channel)
+        check(time.monotonic() < deadline, "no subscriber on %s within %.0f s" % (channel, WAIT))
         await asyncio.sleep(0.05)
+
+
+def primer(ng, channel):
+    """Publishes a first message to |channel| and returns its id, for the subscriber's
+    --last-event-id: Nchan ends every stream after 1 s, and a client that has no id yet
+    (none received) reconnects without Last-Event-ID and would never get what was published
+    while it reconnected (nchan_subscriber_first_message newest). With the primer's id
+    from the start, every later message reaches it, live or from Nchan's buffer, however
+    long the test takes to publish."""
+    return ng.publish(channel, "%s primer" % channel)
 
 
 async def subscribe_and_receive(ng, channel, extra, tls=False):
@@ -207,14 +243,14 @@ async def subscribe_and_receive(ng, channel, extra, tls=False):
     Every message arrives, in order, once."""
     n, batch = 30, 10
     cat = await Cat(ng.url(channel, tls), "--json", "--max-events", n, "--retry", "300ms",
-                    *extra).start()
+                    "--last-event-id", primer(ng, channel), *extra).start()
     await wait_subscribed(ng, channel)
     loop = asyncio.get_running_loop()
     sent = []
     for b in range(n // batch):
         if b > 0:
             seen = sum("reconnecting" in l for l in cat.err)
-            deadline = time.monotonic() + 10
+            deadline = time.monotonic() + WAIT
             while sum("reconnecting" in l for l in cat.err) == seen:
                 check(time.monotonic() < deadline, "Nchan did not end the stream: %s"
                       % cat.stderr())
@@ -255,7 +291,7 @@ async def https_verified(ng):
     got, reconnects = await subscribe_and_receive(ng, "secure", ["--cacert", ng.ca])
     # ssecat --publish over TLS, pipelined: Nchan takes each form body as the message.
     sub = await Cat(ng.url("tlspub", True), "--cacert", ng.ca, "--json", "--max-events",
-                    "50").start()
+                    "50", "--retry", "300ms", "--last-event-id", primer(ng, "tlspub")).start()
     await wait_subscribed(ng, "tlspub")
     lines = ["line %d" % i for i in range(50)]
     rc, pub = await ssecat("--publish", "https://127.0.0.1:%d/pub/tlspub" % ng.tls_port,
@@ -276,14 +312,15 @@ async def https_untrusted(ng):
         (["--cacert", ng.other_ca], "127.0.0.1", "certificate verification failed"),
         (["--cacert", ng.ca], "localhost", "certificate verification failed for localhost"),
     ]:
-        rc, cat = await ssecat(ng.url("x", True, host), "--retry", "50ms", *extra, timeout=20)
+        rc, cat = await ssecat(ng.url("x", True, host), "--retry", "50ms", *extra)
         check(rc == 1, "%s %s: exit %s (expected 1), stderr %s" % (host, extra, rc, cat.stderr()))
         check(len(cat.err) == 1 and want in cat.err[0] and "reconnecting" not in cat.err[0],
               "%s %s: stderr %s" % (host, extra, cat.stderr()))
-    rc, cat = await ssecat(ng.url("x", True, "localhost"), "--cacert", ng.ca, timeout=20)
+    rc, cat = await ssecat(ng.url("x", True, "localhost"), "--cacert", ng.ca)
     check("mismatch" in cat.err[0], "the reason names the host mismatch: %s" % cat.err[0])
     # --insecure accepts the certificate anyway.
-    cat = await Cat(ng.url("insecure", True), "--insecure", "--max-events", "1").start()
+    cat = await Cat(ng.url("insecure", True), "--insecure", "--max-events", "1",
+                    "--retry", "300ms", "--last-event-id", primer(ng, "insecure")).start()
     await wait_subscribed(ng, "insecure")
     ng.publish("insecure", "trusted anyway")
     rc = await cat.wait()

@@ -5,6 +5,10 @@ import process from 'node:process';
 
 export const CHROMIUM_PATH = process.env.CHROMIUM || '/usr/bin/chromium';
 
+// For every playwright action (page.goto, page.evaluate, waits) and the browser's start:
+// ASan tests on two busy cores can starve the browser for a long while.
+export const PAGE_TIMEOUT_MS = 120_000;
+
 export const CHROMIUM_ARGS = [
     '--headless',
     '--no-sandbox',
@@ -22,6 +26,6 @@ export const CHROMIUM_ARGS = [
  */
 export function launchChromium(playwright) {
     return playwright.chromium.launch({
-        executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS, timeout: 30_000,
+        executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS, timeout: PAGE_TIMEOUT_MS,
     });
 }

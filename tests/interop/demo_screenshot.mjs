@@ -19,16 +19,19 @@
 // three .event items and check their ids, types and data (newest first, data as text:
 // the HTML must not become elements); wait for #subscribers to show a number >= 1; check
 // that the page made no request off its own origin and threw no error; take the
-// screenshot; stop the hub with SIGTERM.
+// screenshot; stop the hub with SIGTERM: it must exit 0 with no sanitizer report.
 
 import { spawn } from 'node:child_process';
 import { mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import process from 'node:process';
-import { CHROMIUM_PATH, launchChromium } from './chromium.mjs';
+import { CHROMIUM_PATH, PAGE_TIMEOUT_MS, launchChromium } from './chromium.mjs';
 
-const WAIT_MS = 15_000; // each wait
-const RUN_BUDGET_MS = 120_000; // the whole run
+// Each wait for something to happen (playwright's actions and waits, the hub's start and
+// stop): generous, for ASan on two busy cores; a wait ends as soon as its condition holds.
+const WAIT_MS = PAGE_TIMEOUT_MS;
+const RUN_BUDGET_MS = 270_000; // the whole run, below the ctest TIMEOUT (300 s)
+const SANITIZER_RE = /ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|SUMMARY: \w+Sanitizer/;
 
 const UPDATES = [
     { data: 'Hello from the demo page <b>not bold</b> & <script>alert(1)</script>', type: '' },
@@ -77,7 +80,8 @@ function startHub(bin) {
         child.stderr.on('data', (s) => {
             err += s;
             if (err.length > 200_000) err = err.slice(-100_000);
-            const m = /listening on 127\.0\.0\.1:(\d+)/.exec(err);
+            // The whole line: a read may end in the middle of the port.
+            const m = /listening on 127\.0\.0\.1:(\d+)\r?\n/.exec(err);
             if (m && !hub.port) {
                 hub.port = Number(m[1]);
                 clearTimeout(timer);
@@ -87,11 +91,11 @@ function startHub(bin) {
     });
 }
 
-// SIGTERM, then SIGKILL if it has not exited after 5 s. Resolves the exit status.
+// SIGTERM, then SIGKILL if it has not exited after WAIT_MS. Resolves the exit status.
 function stopHub(hub) {
     return new Promise((resolve) => {
         if (hub.exited) return resolve(hub.exited);
-        const kill = setTimeout(() => hub.child.kill('SIGKILL'), 5_000);
+        const kill = setTimeout(() => hub.child.kill('SIGKILL'), WAIT_MS);
         hub.child.once('exit', (code, signal) => {
             clearTimeout(kill);
             resolve({ code, signal });
@@ -243,7 +247,15 @@ async function main() {
         if (hub) {
             const { code, signal } = await stopHub(hub);
             if (code === null && signal === 'SIGKILL') {
-                console.error('demo_screenshot: the hub did not exit within 5 s of SIGTERM (killed)');
+                console.error(`demo_screenshot: the hub did not exit within ${WAIT_MS / 1000} s of SIGTERM (killed)`);
+                status = 1;
+            } else if (code !== 0) {
+                console.error(`demo_screenshot: the hub exited ${code ?? 'by signal ' + signal} after SIGTERM (expected 0)`);
+                status = 1;
+            }
+            if (SANITIZER_RE.test(hub.stderr())) {
+                const tail = hub.stderr().trim().split('\n').slice(-40).join('\n');
+                console.error(`demo_screenshot: FAIL: sanitizer report from the hub:\n${tail}`);
                 status = 1;
             }
         }

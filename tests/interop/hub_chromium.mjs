@@ -19,15 +19,18 @@ import process from 'node:process';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { expectEvents, fail, hubPath, publish, recorderLib, runSuite, streamUrl, waitFor } from './hublib.mjs';
-import { CHROMIUM_PATH, launchChromium } from './chromium.mjs';
+import { CHROMIUM_PATH, PAGE_TIMEOUT_MS, launchChromium } from './chromium.mjs';
 
 const SCRIPT = 'hub_chromium.mjs';
 
 // 7 (Chromium only). A page on the plain hub's origin subscribes to the other hub: the
-// hub's CORS headers (default --cors-origin *) must let the browser read the stream.
+// hub's CORS headers (default --cors-origin *) must let the browser read the stream. That
+// hub ends streams after 1 s: lastEventID=earliest (a new topic: nothing) makes a
+// reconnection before the event arrived replay it rather than lose it; after it, the
+// browser's Last-Event-ID header (which the hub prefers) keeps it from coming twice.
 async function caseCrossOrigin({ hub, hubLife, client }) {
     const topic = `https://interop.test/cors/${process.pid}-${Date.now()}`;
-    await client.open('x', streamUrl(hubLife, topic), ['message']);
+    await client.open('x', streamUrl(hubLife, topic, '&lastEventID=earliest'), ['message']);
     await waitFor('the open event (cross-origin)', () => client.state('x'), (x) => x.opens >= 1 || x.readyState === 2);
     const s0 = await client.state('x');
     if (s0.readyState === 2)
@@ -65,7 +68,7 @@ async function main() {
         bin,
         makeClient: async (hub) => {
             const page = await browser.newPage();
-            page.setDefaultTimeout(30_000);
+            page.setDefaultTimeout(PAGE_TIMEOUT_MS); // every page action, page.goto included
             page.on('pageerror', (e) => pageErrors.push(`${hub.label}: ${e.message}`));
             const res = await page.goto(`${hub.origin}/healthz`);
             if (!res || res.status() !== 200) throw new Error(`GET ${hub.origin}/healthz in Chromium: ${res ? res.status() : 'no response'}`);

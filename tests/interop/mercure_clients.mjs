@@ -20,8 +20,8 @@ import { createHmac } from 'node:crypto';
 import process from 'node:process';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { CaseError, WAIT_MS, fail, hubPath, recorderLib, show, startHub, stopHub, waitFor } from './hublib.mjs';
-import { launchChromium } from './chromium.mjs';
+import { CaseError, RUN_BUDGET_MS, WAIT_MS, fail, hubPath, recorderLib, show, startHub, stopHub, waitFor } from './hublib.mjs';
+import { PAGE_TIMEOUT_MS, launchChromium } from './chromium.mjs';
 
 const SCRIPT = 'mercure_clients.mjs';
 const PUB_KEY = 'interop-publisher-key-0123456789abcdef';
@@ -100,7 +100,8 @@ async function casePresence({ hub, client, tag }) {
     if (arrived.type !== 'Subscription' || arrived['@context'] !== 'https://mercure.rocks/' ||
         !arrived.subscriber.startsWith('urn:uuid:') || arrived.payload?.name !== `visitor-${tag}`)
         fail(`arrival: ${show(arrived, 600)}`);
-    const res = await fetch(`${hub.endpoint}/subscriptions`, { headers: { Authorization: `Bearer ${watch}` } });
+    const res = await fetch(`${hub.endpoint}/subscriptions`,
+        { headers: { Authorization: `Bearer ${watch}` }, signal: AbortSignal.timeout(WAIT_MS) });
     const list = await res.json();
     if (res.status !== 200 || list.type !== 'Subscriptions' || !list.subscriptions.some((x) => x.subscriber === arrived.subscriber))
         fail(`GET subscriptions: ${res.status} ${show(list, 600)}`);
@@ -156,10 +157,10 @@ async function main() {
     const hubs = [];
     let browser;
     const budget = setTimeout(() => {
-        console.error(`${SCRIPT}: the run exceeded 240 s; giving up`);
+        console.error(`${SCRIPT}: the run exceeded ${RUN_BUDGET_MS / 1000} s; giving up`);
         for (const h of hubs) h?.child?.kill('SIGKILL');
         process.exit(1);
-    }, 240_000);
+    }, RUN_BUDGET_MS);
     budget.unref();
     const CASES = [
         { name: 'URI template subscription, public and private updates', run: casePrivate },
@@ -179,6 +180,7 @@ async function main() {
         const playwright = await import('playwright-core');
         browser = await launchChromium(playwright);
         const page = await browser.newPage();
+        page.setDefaultTimeout(PAGE_TIMEOUT_MS); // every page action, page.goto included
         await page.goto(`${hub.origin}/healthz`);
         await page.evaluate(`window.__rec = (${recorderLib.toString()})(EventSource); 0`);
         const call = (fn, ...a) => page.evaluate(([f, args]) => window.__rec[f](...args), [fn, a]);

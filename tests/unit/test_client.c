@@ -15,6 +15,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <cmocka.h>
 #include <uv.h>
@@ -36,7 +40,8 @@ typedef struct server_s {
     char *reqs[MAX_REQS]; /* the request heads received */
     int nreqs;
     int live_conns;
-    bool hold_open; /* keep connections open after the response */
+    bool hold_open;         /* keep connections open after the response */
+    uint64_t last_write_ns; /* uv_hrtime() just before the last response was written */
 } server_t;
 
 typedef struct sconn_s {
@@ -118,6 +123,7 @@ static void sread(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
     w->conn = c;
     w->close_after = !srv->hold_open;
     b = uv_buf_init(w->data, (unsigned)len);
+    srv->last_write_ns = uv_hrtime();
     uv_write(&w->req, s, &b, 1, swrite_done);
 }
 
@@ -155,6 +161,26 @@ static void server_start(server_t *srv, uv_loop_t *loop, script_fn script)
     assert_int_equal(uv_listen((uv_stream_t *)&srv->listener, 64, saccept), 0);
     uv_tcp_getsockname(&srv->listener, (struct sockaddr *)&got, &len);
     srv->port = ntohs(((struct sockaddr_in *)&got)->sin_port);
+}
+
+/* A port on 127.0.0.1 where nobody listens, held for the test: the socket is bound but
+ * not listening (a connection is refused) and bound without SO_REUSEADDR, so no other
+ * process on the machine (other tests listening on port 0) can take the port meanwhile.
+ * Returns the socket, to close() at the end; *port gets the port. */
+static int hold_refusing_port(int *port)
+{
+    struct sockaddr_in addr;
+    socklen_t len = sizeof(addr);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    assert_true(fd >= 0);
+    memset(&addr, 0, sizeof(addr));
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&addr, &len), 0);
+    *port = ntohs(addr.sin_port);
+    return fd;
 }
 
 static void close_walk(uv_handle_t *h, void *arg)
@@ -210,12 +236,18 @@ typedef struct seen_s {
     int opens;
     int errors;
     int last_error;
-    uint64_t last_delay; /* the reconnection delay reported with the last error */
-    uint64_t delays[16]; /* the first 16 of them */
+    uint64_t last_delay;         /* the reconnection delay reported with the last error */
+    uint64_t delays[16];         /* the first 16 of them */
+    int codes[16];               /* the error codes of the first 16 errors */
+    uint64_t since_write_ns[16]; /* each of the first 16: time since the server's last
+                                  * response was written (srv->last_write_ns) */
+    uint64_t first_error_ns;     /* uv_hrtime() at the first error */
     char last_message[512];
     char states[64];
     int close_after_events; /* close from on_event after this many; 0: never */
     int close_after_errors; /* close from on_error after this many; 0: never */
+    int close_min_reqs;     /* ... and only once the server has read this many requests */
+    int max_errors;         /* close from on_error after this many anyway; 0: no limit */
     int close_after_opens;  /* close from on_open after this many; 0: never */
     bool stop_server_on_closed;
 } seen_t;
@@ -256,15 +288,23 @@ static void on_error(ssehub_client_t *c, int err, const char *message)
     s->errors++;
     s->last_error = err;
     s->last_delay = ssehub_client_reconnect_delay(c);
-    if (s->errors <= 16)
+    if (s->errors == 1)
+        s->first_error_ns = uv_hrtime();
+    if (s->errors <= 16) {
         s->delays[s->errors - 1] = s->last_delay;
+        s->codes[s->errors - 1] = err;
+        if (s->srv != NULL && s->srv->last_write_ns != 0)
+            s->since_write_ns[s->errors - 1] = uv_hrtime() - s->srv->last_write_ns;
+    }
     snprintf(s->last_message, sizeof(s->last_message), "%s", message);
     if (ssehub_client_state(c) == SSEHUB_CLIENT_CLOSED) {
         if (s->stop_server_on_closed)
             uv_stop(s->srv->loop);
         return;
     }
-    if (s->close_after_errors > 0 && s->errors >= s->close_after_errors)
+    if ((s->close_after_errors > 0 && s->errors >= s->close_after_errors &&
+         (s->srv == NULL || s->srv->nreqs >= s->close_min_reqs)) ||
+        (s->max_errors > 0 && s->errors >= s->max_errors))
         close_and_stop(s, c);
 }
 
@@ -523,6 +563,13 @@ static void test_client_redirects(void **state)
     finish_loop(&loop, &srv);
 }
 
+/* How early a timer of the client may fire, measured with uv_hrtime() from a moment
+ * known to come before the loop time it was armed with: libuv's loop time is in whole
+ * milliseconds and may come from CLOCK_MONOTONIC_COARSE (up to 1 ms behind). */
+#define TIMER_SLACK_NS (2 * 1000000ull)
+
+/* The idle timeout: a stream silent after its one event is dropped and reconnected with
+ * its Last-Event-ID, and never before the timeout has passed since the data came. */
 static void test_client_idle_timeout(void **state)
 {
     uv_loop_t loop;
@@ -530,6 +577,7 @@ static void test_client_idle_timeout(void **state)
     seen_t s = {0};
     ssehub_client_options_t o = options_for(&s);
     ssehub_client_t *c;
+    int i;
 
     (void)state;
     uv_loop_init(&loop);
@@ -546,9 +594,22 @@ static void test_client_idle_timeout(void **state)
     assert_non_null(strstr(s.last_message, "idle timeout"));
     assert_non_null(strstr(srv.reqs[1], "\r\nLast-Event-ID: s0\r\n"));
     assert_non_null(strstr(srv.reqs[2], "\r\nLast-Event-ID: s1\r\n"));
+    /* The response (head and event, one write) was the last data of each stream: the
+     * timeout counts from when the client read it, which is after it was written. */
+    for (i = 0; i < 2; i++) {
+        assert_int_equal(s.codes[i], SSEHUB_ETIMEDOUT);
+        if (s.since_write_ns[i] + TIMER_SLACK_NS < 30 * 1000000ull)
+            print_error("idle timeout %d fired %llu us after the data\n", i,
+                        (unsigned long long)(s.since_write_ns[i] / 1000));
+        assert_true(s.since_write_ns[i] + TIMER_SLACK_NS >= 30 * 1000000ull);
+    }
     finish_loop(&loop, &srv);
 }
 
+/* The connect timeout covers the response head: a server that accepts and reads the
+ * request but never answers times out each attempt, and never sooner than the timeout.
+ * Under load an attempt may time out before its request is written (name resolution runs
+ * in libuv's thread pool), so the client runs until the server has read a request. */
 static void test_client_connect_timeout(void **state)
 {
     uv_loop_t loop;
@@ -556,20 +617,30 @@ static void test_client_connect_timeout(void **state)
     seen_t s = {0};
     ssehub_client_options_t o = options_for(&s);
     ssehub_client_t *c;
+    uint64_t t0;
+    int i;
 
     (void)state;
+    t0 = uv_hrtime(); /* before the loop's time is first read: see TIMER_SLACK_NS */
     uv_loop_init(&loop);
     server_start(&srv, &loop, script_mute);
     s.srv = &srv;
     s.close_after_errors = 2;
+    s.close_min_reqs = 1;
+    s.max_errors = 200;
     o.connect_timeout_ms = 30;
     assert_int_equal(ssehub_client_new(&loop, url_of(&srv, "/"), &o, &c), 0);
     uv_run(&loop, UV_RUN_DEFAULT);
-    assert_int_equal(s.errors, 2);
+    if (srv.nreqs < 1)
+        print_error("%d attempts timed out, none had sent its request\n", s.errors);
+    assert_true(srv.nreqs >= 1); /* requests were sent; no response came */
+    assert_true(s.errors >= 2);
     assert_int_equal(s.opens, 0);
     assert_int_equal(s.last_error, SSEHUB_ETIMEDOUT);
+    for (i = 0; i < s.errors && i < 16; i++)
+        assert_int_equal(s.codes[i], SSEHUB_ETIMEDOUT);
     assert_non_null(strstr(s.last_message, "within 30 ms (connect timeout)"));
-    assert_in_range(srv.nreqs, 1, 2); /* requests were sent; no response came */
+    assert_true(s.first_error_ns - t0 + TIMER_SLACK_NS >= 30 * 1000000ull);
     finish_loop(&loop, &srv);
 }
 
@@ -581,9 +652,10 @@ static void test_client_close_anywhere(void **state)
     seen_t s = {0};
     ssehub_client_options_t o = options_for(&s);
     ssehub_client_t *c;
-    int port, i;
+    int port, held, i;
 
     (void)state;
+    held = hold_refusing_port(&port);
     uv_loop_init(&loop);
     server_start(&srv, &loop, script_stream_then_end);
     s.srv = &srv;
@@ -599,7 +671,6 @@ static void test_client_close_anywhere(void **state)
     uv_run(&loop, UV_RUN_ONCE);
     ssehub_client_close(c);
     /* While waiting to reconnect after a refused connection: a port nobody listens on. */
-    port = srv.port;
     finish_loop(&loop, &srv);
     uv_loop_init(&loop);
     server_start(&srv, &loop, script_stream_then_end);
@@ -617,6 +688,7 @@ static void test_client_close_anywhere(void **state)
     assert_in_range(s.last_delay, 15, 20);
     assert_string_equal(s.states, "");
     finish_loop(&loop, &srv);
+    close(held);
 }
 
 /* Backoff against a port nobody listens on: doubling up to the cap with jitter below
@@ -629,13 +701,10 @@ static void test_client_backoff(void **state)
     ssehub_client_options_t o = options_for(&s);
     ssehub_client_t *c;
     char url[64];
-    int port, i;
+    int port, held, i;
 
     (void)state;
-    uv_loop_init(&loop);
-    server_start(&srv, &loop, script_204);
-    port = srv.port;
-    finish_loop(&loop, &srv); /* the port is now closed */
+    held = hold_refusing_port(&port);
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/", port);
 
     uv_loop_init(&loop);
@@ -667,6 +736,7 @@ static void test_client_backoff(void **state)
     for (i = 0; i < 4; i++)
         assert_int_equal(s.delays[i], 30);
     finish_loop(&loop, &srv);
+    close(held);
 }
 
 static void test_client_bad_arguments(void **state)
