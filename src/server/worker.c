@@ -24,8 +24,8 @@
 #define SH_BACKLOG      4096
 /* Stopping with --subscriptions: leaves announced per turn of a loop, and how long a loop
  * waits for the leaves of every loop to be committed once it has announced its own. */
-#define SH_LEAVE_SLICE 8192
-#define SH_DRAIN_MS    5000
+#define SH_LEAVE_SLICE  8192
+#define SH_DRAIN_MS     5000
 #define SH_ACCEPT_BATCH 64  /* connections accepted per readiness, then other work */
 #define SH_ACCEPT_PAUSE 100 /* ms without accepting after accept() failed */
 
