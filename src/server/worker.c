@@ -185,13 +185,21 @@ static void drop_inbox(sh_worker_t *w)
     atomic_store(&w->inbox.head, head);
 }
 
+int sh_worker_run(sh_worker_t *w, uv_run_mode mode)
+{
+    int rc;
+
+    tl_worker = w;
+    rc = uv_run(&w->loop, mode);
+    tl_worker = NULL;
+    return rc;
+}
+
 static void *worker_main(void *arg)
 {
     sh_worker_t *w = arg;
 
-    tl_worker = w;
-    uv_run(&w->loop, UV_RUN_DEFAULT);
-    tl_worker = NULL;
+    sh_worker_run(w, UV_RUN_DEFAULT);
     drop_inbox(w);
     return NULL;
 }
@@ -345,7 +353,7 @@ static void worker_dispose(sh_worker_t *w)
     sh_free(w->listeners);
 }
 
-int sh_server_start(sh_server_t *srv)
+int sh_server_open_loops(sh_server_t *srv)
 {
     const sh_config_t *cfg = srv->cfg;
     unsigned i;
@@ -398,6 +406,16 @@ int sh_server_start(sh_server_t *srv)
         format_addr(&a, name, sizeof(name));
         sh_log_info("listening on %s", name);
     }
+    return 0;
+}
+
+int sh_server_start(sh_server_t *srv)
+{
+    unsigned i;
+    int rc;
+
+    if ((rc = sh_server_open_loops(srv)) != 0)
+        return rc;
     for (i = 0; i < srv->nworkers; i++) {
         if ((rc = pthread_create(&srv->workers[i].thread, NULL, worker_main, &srv->workers[i])) !=
             0) {
@@ -422,6 +440,13 @@ void sh_server_join(sh_server_t *srv)
 
     for (i = 0; i < srv->nworkers; i++)
         pthread_join(srv->workers[i].thread, NULL);
+    sh_server_close_loops(srv);
+}
+
+void sh_server_close_loops(sh_server_t *srv)
+{
+    unsigned i;
+
     /* The store finishes the publishes in flight (their answers go nowhere now) before
      * the inboxes and queues they reach are released. */
     sh_store_close(srv->store);
