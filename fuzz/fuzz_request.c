@@ -39,6 +39,7 @@
  *      (tests/support/failalloc.c counts), in the plain replay build as well.
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <llhttp.h>
 #include <netinet/in.h>
@@ -112,7 +113,10 @@ typedef struct variant_s {
     sh_auth_key_t pub, sub;
 } variant_t;
 
-static variant_t variants[4];
+/* [lmdb][configuration]: each configuration with the memory store, and with the LMDB
+ * store in a directory of /dev/shm emptied after every run. */
+static variant_t variants[2][4];
+static char lmdb_dir[64], lmdb_uri[96];
 static ssehub_rcbuf_t *heartbeat;
 
 /* One client connection. */
@@ -324,27 +328,6 @@ static uint64_t hub_signature(sh_worker_t *w)
     return sig;
 }
 
-/* Runs the loop without blocking until nothing moves for two turns. */
-static void settle(run_t *r)
-{
-    uint64_t sig = UINT64_MAX;
-    int quiet = 0, rounds;
-
-    for (rounds = 0; rounds < MAX_ROUNDS && quiet < 2; rounds++) {
-        uint64_t s;
-        size_t moved;
-
-        sh_worker_run(r->w, UV_RUN_NOWAIT);
-        moved = r->reading ? read_clients(r) : 0;
-        s = hub_signature(r->w);
-        if (moved > 0 || s != sig || uv_is_active((uv_handle_t *)&r->w->flush_idle))
-            quiet = 0;
-        else
-            quiet++;
-        sig = s;
-    }
-}
-
 /* Prints the connections the worker still holds (when a check about them fails). */
 static void dump_conns(sh_worker_t *w)
 {
@@ -359,6 +342,50 @@ static void dump_conns(sh_worker_t *w)
                 c->peer, c->state, c->writing, c->closing, c->keep_alive, c->paused,
                 c->input_paused, c->out.bytes, c->npub, c->route_deferred, sh_list_linked(&c->tq),
                 c->req != NULL ? c->req->pending.len : 0);
+    }
+}
+
+/* Whether a connection waits for the store to decide a publish (the LMDB store decides on
+ * its committer thread; the answer comes back through the worker's queue). */
+static int publishes_pending(sh_worker_t *w)
+{
+    sh_list_t *n;
+
+    for (n = w->conns.next; n != &w->conns; n = n->next)
+        if (sh_container_of(n, sh_conn_t, all)->npub > 0)
+            return 1;
+    return 0;
+}
+
+/* Runs the loop without blocking until nothing moves for two turns and no publish waits
+ * for the store (for those, a turn blocks until the store's answer wakes the loop). */
+static void settle(run_t *r)
+{
+    uint64_t sig = UINT64_MAX;
+    int quiet = 0, rounds, waits = 0, block = 0;
+
+    for (rounds = 0; rounds < MAX_ROUNDS && quiet < 2; rounds++) {
+        uint64_t s;
+        size_t moved;
+
+        sh_worker_run(r->w, block ? UV_RUN_ONCE : UV_RUN_NOWAIT);
+        moved = r->reading ? read_clients(r) : 0;
+        s = hub_signature(r->w);
+        block = 0;
+        if (moved > 0 || s != sig || uv_is_active((uv_handle_t *)&r->w->flush_idle)) {
+            quiet = 0;
+        } else if (publishes_pending(r->w)) {
+            /* The store has not answered yet: at most 50 ticks (5 s) without anything else
+             * moving. */
+            quiet = 0;
+            block = 1;
+            if (++waits > 50)
+                dump_conns(r->w);
+            FUZZ_CHECK(waits <= 50); /* a publish is never answered */
+        } else {
+            quiet++;
+        }
+        sig = s;
     }
 }
 
@@ -470,6 +497,31 @@ static void start_server(run_t *r, variant_t *v)
     r->w = &r->srv.workers[0];
 }
 
+/* Removes the LMDB store's files, so that the next run starts from an empty store. */
+static void empty_lmdb_dir(void)
+{
+    DIR *d = opendir(lmdb_dir);
+    struct dirent *de;
+
+    if (d == NULL)
+        return;
+    while ((de = readdir(d)) != NULL) {
+        char path[sizeof(lmdb_dir) + 256];
+
+        if (de->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", lmdb_dir, de->d_name);
+        (void)unlink(path);
+    }
+    closedir(d);
+}
+
+static void remove_lmdb_dir(void)
+{
+    empty_lmdb_dir();
+    (void)rmdir(lmdb_dir);
+}
+
 static void count_handle(uv_handle_t *h, void *arg)
 {
     (void)h;
@@ -487,6 +539,7 @@ static void stop_server(run_t *r)
     sh_server_close_loops(&r->srv);
     sh_store_free(r->srv.store);
     r->srv.store = NULL;
+    empty_lmdb_dir();
 }
 
 static void init_once(void)
@@ -502,7 +555,11 @@ static void init_once(void)
     sh_failalloc_install();
     signal(SIGPIPE, SIG_IGN); /* as main.c: uv_write may write to a closed socket */
     sh_pubreq_global_init();
-    for (v = 0; v < 4; v++) {
+    snprintf(lmdb_dir, sizeof(lmdb_dir), "/dev/shm/fuzz_request-%ld", (long)getpid());
+    snprintf(lmdb_uri, sizeof(lmdb_uri), "lmdb:%s?mapsize=1M", lmdb_dir);
+    atexit(remove_lmdb_dir);
+    for (v = 0; v < 8; v++) {
+        variant_t *var = &variants[v / 4][v % 4];
         char *argv[64];
         int argc = 0;
         size_t i;
@@ -510,16 +567,20 @@ static void init_once(void)
         argv[argc++] = (char *)"ssehub";
         for (i = 0; i < sizeof(common_args) / sizeof(common_args[0]); i++)
             argv[argc++] = (char *)common_args[i];
-        for (i = 0; variant_args[v][i] != NULL; i++)
-            argv[argc++] = (char *)variant_args[v][i];
+        for (i = 0; variant_args[v % 4][i] != NULL; i++)
+            argv[argc++] = (char *)variant_args[v % 4][i];
+        if (v >= 4) {
+            argv[argc++] = (char *)"--store";
+            argv[argc++] = lmdb_uri;
+        }
         argv[argc] = NULL;
-        FUZZ_CHECK(sh_config_parse(&variants[v].cfg, argc, argv, NULL, stdout, stderr) == 0);
-        if (variants[v].cfg.publisher_key != NULL)
-            FUZZ_CHECK(sh_auth_key_load(&variants[v].pub, variants[v].cfg.jwt_alg,
-                                        variants[v].cfg.publisher_key, err, sizeof(err)) == 0);
-        if (variants[v].cfg.subscriber_key != NULL)
-            FUZZ_CHECK(sh_auth_key_load(&variants[v].sub, variants[v].cfg.jwt_alg,
-                                        variants[v].cfg.subscriber_key, err, sizeof(err)) == 0);
+        FUZZ_CHECK(sh_config_parse(&var->cfg, argc, argv, NULL, stdout, stderr) == 0);
+        if (var->cfg.publisher_key != NULL)
+            FUZZ_CHECK(sh_auth_key_load(&var->pub, var->cfg.jwt_alg, var->cfg.publisher_key, err,
+                                        sizeof(err)) == 0);
+        if (var->cfg.subscriber_key != NULL)
+            FUZZ_CHECK(sh_auth_key_load(&var->sub, var->cfg.jwt_alg, var->cfg.subscriber_key, err,
+                                        sizeof(err)) == 0);
     }
     sh_log_set_level(SH_LOG_ERROR);
     /* The access log's formatting runs on every request; its lines go nowhere. */
@@ -576,7 +637,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     r->uniform = (data[1] >> 3) & 1;
     split(r, data + 2, size - 2, fuzz_hash_bytes(data, size));
 
-    start_server(r, &variants[flags & 3]);
+    start_server(r, &variants[(flags >> 7) & 1][flags & 3]);
     for (i = 0; i < r->nclients; i++)
         client_connect(r, &r->clients[i], small_rcvbuf, listen_port(r->w));
     feed(r, (flags >> 6) & 1);

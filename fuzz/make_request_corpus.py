@@ -7,7 +7,8 @@ An input is two head bytes, then the bytes of each client connection separated b
 "\\n@@\\n" (fuzz/fuzz_request.c documents the layout). Byte 0: bits 0-1 the configuration
 (0 open, 1 keys, 2 limits, 3 mixed), bit 2 the clients read late, bit 3 small receive
 buffers, bits 4-5 the ending (0 half-close, 1 close, 2 reset, 3 stop the hub), bit 6 the
-first connection resets early. Byte 1: bits 0-2 the chunk size class (1, 2, 3, 8, 32,
+first connection resets early, bit 7 the LMDB store (publishes answered from its committer
+thread) instead of the memory store. Byte 1: bits 0-2 the chunk size class (1, 2, 3, 8, 32,
 128, 1024, all), bit 3 uniform chunks.
 """
 import base64
@@ -27,6 +28,7 @@ OPEN, KEYS, LIMITS, MIXED = 0, 1, 2, 3
 LATE_READ, SMALL_RCVBUF = 4, 8
 END_HALF, END_CLOSE, END_RESET, END_STOP = 0, 16, 32, 48
 RESET_FIRST = 64
+LMDB = 128
 WHOLE, BYTES1, BYTES3, BYTES32, BYTES1024 = 7, 0, 2, 4, 6
 UNIFORM = 8
 
@@ -239,6 +241,39 @@ def main():
     seed("asterisk", OPEN, WHOLE, b"OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n")
     seed("partial-then-half-close", OPEN, WHOLE, b"GET /healthz HTTP/1.1\r\nHo")
     seed("empty-lines", OPEN, WHOLE, b"\r\n\r\n" + get("/healthz"))
+
+    # ---- The LMDB store: publishes are decided on its committer thread, so the answers
+    # and the requests behind them wait (route_deferred, held answers, the pipeline limit).
+    seed("lmdb-pipeline-mixed", OPEN | LMDB, WHOLE,
+         form("topic=m&data=1") + get("/healthz") + js('{"topic":"m","data":"2"}') +
+         req("OPTIONS", "/events", b"", "Origin: https://x.example", length=False) +
+         form("topic=m&data=3") + get("/metrics") + form("topic=m&data=4") +
+         stream("topic=m&lastEventID=earliest"))
+    seed("lmdb-pipeline-limit", OPEN | LMDB, BYTES1024,
+         b"".join(form(f"topic=l&data={i}") for i in range(40)) + get("/healthz"))
+    seed("lmdb-expect-behind", OPEN | LMDB, WHOLE,
+         form("topic=e&data=1") + form("topic=e&data=2", "Expect: 100-continue") +
+         form("topic=e&data=3", "Connection: close"))
+    seed("lmdb-http10", OPEN | LMDB, WHOLE,
+         b"POST /.well-known/mercure HTTP/1.0\r\nContent-Type: application/x-www-form-urlencoded"
+         b"\r\nContent-Length: 14\r\n\r\ntopic=a&data=1" + get("/healthz"))
+    seed("lmdb-errors-behind", OPEN | LMDB, WHOLE,
+         form("topic=a&data=1&id=x") + form("topic=a&data=2&id=x") + form("data=no-topic") +
+         get("/nope") + b"BAD REQUEST\r\n\r\n")
+    seed("lmdb-stream-live", OPEN | LMDB, WHOLE,
+         stream("topic=*"), b"".join(form(f"topic=t{i}&data={i}") for i in range(6)))
+    seed("lmdb-keys", KEYS | LMDB, WHOLE,
+         stream("topic=*", bearer(SUB_ALL)),
+         js('{"topic":"p","data":"x","private":true}', bearer(PUB_ALL)) +
+         form("topic=p&data=y") + form("topic=p&data=z", bearer(PUB_ALL)))
+    seed("lmdb-presence", MIXED | LMDB, WHOLE,
+         stream("topic=a&topic=b", bearer(SUB_ALL)),
+         get("/.well-known/mercure/subscriptions", bearer(SUB_ALL)) +
+         form("topic=a&data=1", bearer(PUB_ALL)))
+    seed("lmdb-stop", OPEN | LMDB | END_STOP, WHOLE, stream("topic=a"),
+         form("topic=a&data=x") * 3)
+    seed("lmdb-reset-first", OPEN | LMDB | RESET_FIRST, BYTES32,
+         form("topic=r&data=1") * 4, stream("topic=r&lastEventID=earliest"))
 
     # ---- Chunking, backpressure and endings.
     seed("bytewise-publish", OPEN, BYTES1 | UNIFORM, form("topic=a&data=bytes", "Origin: https://x"))
