@@ -19,7 +19,8 @@
  *                     with the connections open
  *           bit 6     the first connection resets once its bytes are in (when others remain)
  *   byte 1  bits 0-2  the largest chunk written at once: 1, 2, 3, 8, 32, 128, 1024 or all
- *           bit 3     every chunk is that size (else random sizes up to it, from the hash)
+ *           bit 3     every chunk is that size (else random sizes up to it, from the hash);
+ *                     the size grows when a connection would need more than MAX_WRITES
  *   rest    the bytes the clients send, one connection per part separated by "\n@@\n" (at
  *           most MAX_CONNS; the rest stays in the last). Chunks of the connections are
  *           written in turn, and the loop runs until nothing moves after each one.
@@ -43,6 +44,7 @@
 #include <errno.h>
 #include <llhttp.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <string.h>
 #include <strings.h>
@@ -61,6 +63,7 @@
 #define SEPARATOR    "\n@@\n"
 #define MAX_ROUNDS   20000 /* loop turns one settle() may take */
 #define SMALL_RCVBUF 4096
+#define MAX_WRITES   256 /* writes per connection: past it, the chunks grow (bounds the run) */
 
 /* HS256 secrets of the "keys" and "mixed" configurations (fuzz/make_request_corpus.py signs
  * the seeds' tokens with them). */
@@ -124,6 +127,7 @@ typedef struct client_s {
     int fd;
     const uint8_t *data; /* its bytes */
     size_t len, sent;
+    size_t writes; /* chunks written so far */
     uint64_t rng;
     int write_dead; /* a send failed: the hub is gone */
     int eof;        /* the hub closed (or reset) */
@@ -392,9 +396,11 @@ static void settle(run_t *r)
 static void client_connect(run_t *r, client_t *cl, int small_rcvbuf, uint16_t port)
 {
     struct sockaddr_in a;
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
 
     FUZZ_CHECK(fd >= 0);
+    /* Each chunk leaves at once (no Nagle delay), so the hub reads the chunks as written. */
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     if (small_rcvbuf) {
         int sz = SMALL_RCVBUF;
 
@@ -438,14 +444,18 @@ static void feed(run_t *r, int reset_first)
 
         for (i = 0; i < r->nclients; i++) {
             client_t *cl = &r->clients[i];
-            size_t n = cl->len - cl->sent;
+            size_t n = cl->len - cl->sent, max = r->max_chunk, left;
             ssize_t k;
 
             if (cl->fd < 0 || cl->write_dead || n == 0)
                 continue;
             pending = 1;
-            if (r->max_chunk < n)
-                n = r->uniform ? r->max_chunk : 1 + (size_t)(next_rand(&cl->rng) % r->max_chunk);
+            left = cl->writes < MAX_WRITES - 1 ? MAX_WRITES - 1 - cl->writes : 1;
+            if (max < (n + left - 1) / left)
+                max = (n + left - 1) / left; /* at most MAX_WRITES writes in all */
+            if (max < n)
+                n = r->uniform ? max : 1 + (size_t)(next_rand(&cl->rng) % max);
+            cl->writes++;
             k = send(cl->fd, cl->data + cl->sent, n, MSG_DONTWAIT | MSG_NOSIGNAL);
             if (k > 0) {
                 cl->sent += (size_t)k;
