@@ -13,7 +13,8 @@
  *
  *   byte 0  bits 0-1  configuration (the variants table below)
  *           bit 2     the clients read only once everything is sent (backpressure)
- *           bit 3     the clients' receive buffers are small (4 KiB)
+ *           bit 3     small socket buffers: the clients' receive buffers and the hub's send
+ *                     buffers are 4 KiB
  *           bits 4-5  the ending: 0 read all, half-close, read until the hub closes;
  *                     1 close (unread answers make it a reset); 2 reset; 3 stop the hub
  *                     with the connections open
@@ -63,6 +64,7 @@
 #define SEPARATOR    "\n@@\n"
 #define MAX_ROUNDS   20000 /* loop turns one settle() may take */
 #define SMALL_RCVBUF 4096
+#define SMALL_SNDBUF 4096
 #define MAX_WRITES   256 /* writes per connection: past it, the chunks grow (bounds the run) */
 
 /* HS256 secrets of the "keys" and "mixed" configurations (fuzz/make_request_corpus.py signs
@@ -393,6 +395,23 @@ static void settle(run_t *r)
     }
 }
 
+/* Gives the hub's side of every connection a small send buffer, as a slow link would: the
+ * loopback's autotuned one takes over a megabyte before a send comes up short, and the
+ * hub's uv_write path, its write stalls and slow subscribers are reached only past it. */
+static void small_hub_sndbufs(sh_worker_t *w)
+{
+    sh_list_t *n;
+
+    for (n = w->conns.next; n != &w->conns; n = n->next) {
+        sh_conn_t *c = sh_container_of(n, sh_conn_t, all);
+        uv_os_fd_t fd;
+        int sz = SMALL_SNDBUF;
+
+        if (uv_fileno((const uv_handle_t *)&c->tcp, &fd) == 0)
+            (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+    }
+}
+
 static void client_connect(run_t *r, client_t *cl, int small_rcvbuf, uint16_t port)
 {
     struct sockaddr_in a;
@@ -415,6 +434,8 @@ static void client_connect(run_t *r, client_t *cl, int small_rcvbuf, uint16_t po
     llhttp_init(&cl->parser, HTTP_RESPONSE, &resp_settings);
     cl->parser.data = cl;
     settle(r); /* the hub accepts it */
+    if (small_rcvbuf)
+        small_hub_sndbufs(r->w);
 }
 
 static void client_reset(client_t *cl)
