@@ -18,7 +18,8 @@
  *           bits 4-5  the ending: 0 read all, half-close, read until the hub closes;
  *                     1 close (unread answers make it a reset); 2 reset; 3 stop the hub
  *                     with the connections open
- *           bit 6     the first connection resets once its bytes are in (when others remain)
+ *           bit 6     the first connection leaves once its bytes are in (when others remain):
+ *                     it half-closes right after its last byte, and resets after a settle
  *   byte 1  bits 0-2  the largest chunk written at once: 1, 2, 3, 8, 32, 128, 1024 or all
  *           bit 3     every chunk is that size (else random sizes up to it, from the hash);
  *                     the size grows when a connection would need more than MAX_WRITES
@@ -457,7 +458,7 @@ static void client_close(client_t *cl)
 }
 
 /* Writes the clients' bytes a chunk at a time, in turn, settling after each. */
-static void feed(run_t *r, int reset_first)
+static void feed(run_t *r, int leave_first)
 {
     for (;;) {
         int pending = 0, progress = 0;
@@ -484,11 +485,14 @@ static void feed(run_t *r, int reset_first)
             } else if (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
                 cl->write_dead = 1;
             }
-            settle(r);
-            if (i == 0 && reset_first && r->nclients > 1 && cl->sent == cl->len) {
-                client_reset(cl);
+            if (i == 0 && leave_first && r->nclients > 1 && cl->sent == cl->len) {
+                /* Its last bytes and its FIN reach the hub together: publishes of its
+                 * may still wait for the store when the hub sees it leave. */
+                (void)shutdown(cl->fd, SHUT_WR);
                 settle(r);
+                client_reset(cl);
             }
+            settle(r);
         }
         if (!pending)
             break;

@@ -5,11 +5,12 @@ fuzzer merged in have hash names and are left alone). Rerunning it rewrites the 
 
 An input is two head bytes, then the bytes of each client connection separated by
 "\\n@@\\n" (fuzz/fuzz_request.c documents the layout). Byte 0: bits 0-1 the configuration
-(0 open, 1 keys, 2 limits, 3 mixed), bit 2 the clients read late, bit 3 small receive
+(0 open, 1 keys, 2 limits, 3 mixed), bit 2 the clients read late, bit 3 small socket
 buffers, bits 4-5 the ending (0 half-close, 1 close, 2 reset, 3 stop the hub), bit 6 the
-first connection resets early, bit 7 the LMDB store (publishes answered from its committer
-thread) instead of the memory store. Byte 1: bits 0-2 the chunk size class (1, 2, 3, 8, 32,
-128, 1024, all), bit 3 uniform chunks.
+first connection leaves early (half-closes after its last byte, then resets), bit 7 the
+LMDB store (publishes answered from its committer thread) instead of the memory store.
+Byte 1: bits 0-2 the chunk size class (1, 2, 3, 8, 32, 128, 1024, all), bit 3 uniform
+chunks.
 """
 import base64
 import hashlib
@@ -272,6 +273,8 @@ def main():
          form("topic=a&data=1", bearer(PUB_ALL)))
     seed("lmdb-stop", OPEN | LMDB | END_STOP, WHOLE, stream("topic=a"),
          form("topic=a&data=x") * 3)
+    seed("lmdb-leave-pending", OPEN | LMDB | RESET_FIRST, WHOLE,
+         b"".join(form(f"topic=q&data={i}") for i in range(5)), stream("topic=q&lastEventID=earliest"))
     seed("lmdb-reset-first", OPEN | LMDB | RESET_FIRST, BYTES32,
          form("topic=r&data=1") * 4, stream("topic=r&lastEventID=earliest"))
 
