@@ -197,6 +197,15 @@ def main():
          stream("topic=*", bearer(SUB_ALL), "Origin: https://example.com"),
          js('{"topic":"p","data":"private","private":true}', bearer(PUB_ALL)) +
          js('{"topic":"q","data":"public"}', bearer(PUB_ALL)))
+    # Past the send-buffer cap within 8 KiB of input: each "\n" of the data (2 bytes of
+    # JSON) is a "data: " line of the event (7 bytes).
+    seed("keys-conflate", KEYS | LATE_READ | SMALL_RCVBUF, WHOLE,
+         stream("topic=*", bearer(SUB_ALL)),
+         b"".join(js('{"topic":"c%d","data":"%s"}' % (i % 3, "\\n" * 850), bearer(PUB_ALL))
+                  for i in range(4)))
+    seed("stream-over-cap", OPEN | LATE_READ | SMALL_RCVBUF, WHOLE,
+         stream("topic=*"),
+         b"".join(js('{"topic":"o%d","data":"%s"}' % (i % 2, "\\n" * 600)) for i in range(6)))
     seed("keys-stream-query", KEYS, WHOLE, stream(f"topic=a&authorization={SUB_BOOKS}"))
     seed("keys-anonymous-refused", KEYS, WHOLE, stream("topic=a") + get("/"))
     seed("keys-expired", KEYS, WHOLE, stream("topic=a", bearer(SUB_EXPIRED)))
