@@ -192,6 +192,8 @@ static void on_shutdown(uv_shutdown_t *req, int status)
     sh_free(req);
 }
 
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+
 /* All output is written: a final response ends with a half-close, then we wait a little
  * for the peer to close (closing with unread input would reset the connection and
  * could destroy the response before the client read it). */
@@ -206,6 +208,12 @@ static void finish_closing(sh_conn_t *c)
     }
     c->deadline = sh_server_now(c->w) + SH_LINGER_MS;
     sh_list_push_back(&c->w->lingering, &c->tq);
+    if (c->paused) {
+        /* Reads stopped for output backpressure: read (and drop) again, or the peer's FIN
+         * goes unseen until the deadline, and the close resets what input is left. */
+        c->paused = 0;
+        uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+    }
 }
 
 static void parser_init(llhttp_t *p);

@@ -229,11 +229,12 @@ void sh_publish_detach(sh_conn_t *c)
 /* The media type of a Content-Type value: up to ';', spaces trimmed. */
 static int media_type_is(const sh_buf_t *ct, const char *want)
 {
-    const char *p = ct->base, *end = ct->base + ct->len, *semi;
+    const char *p = ct->base, *end, *semi;
     size_t n = strlen(want);
 
     if (ct->len == 0)
-        return 0;
+        return 0; /* and ct->base may be NULL: no pointer arithmetic on it */
+    end = p + ct->len;
     semi = memchr(p, ';', ct->len);
     if (semi != NULL)
         end = semi;

@@ -257,6 +257,14 @@ void sh_server_stop(sh_server_t *srv);
 void sh_server_stop_step_done(sh_server_t *srv);
 void sh_server_join(sh_server_t *srv);
 uint64_t sh_server_now(sh_worker_t *w);
+/* sh_server_start() and sh_server_join() without the threads, for a test driver that runs
+ * the loops on its own thread (fuzz/fuzz_request.c): open_loops makes the loops and their
+ * listening sockets; sh_worker_run() runs one loop (as uv_run(), with the worker's thread
+ * identity, which the store's sink reads); close_loops, once every loop has ended after
+ * sh_server_stop(), closes the store (without freeing it) and frees the loops. */
+int sh_server_open_loops(sh_server_t *srv);
+int sh_worker_run(sh_worker_t *w, uv_run_mode mode);
+void sh_server_close_loops(sh_server_t *srv);
 
 /* Mercure discovery (RFC 8288), on every response of the hub. */
 #define SH_LINK_HEADER "Link: </.well-known/mercure>; rel=\"mercure\"\r\n"

@@ -359,13 +359,21 @@ static void drop_inbox(sh_worker_t *w)
     atomic_store(&w->inbox.head, head);
 }
 
+int sh_worker_run(sh_worker_t *w, uv_run_mode mode)
+{
+    int rc;
+
+    tl_worker = w;
+    rc = uv_run(&w->loop, mode);
+    tl_worker = NULL;
+    return rc;
+}
+
 static void *worker_main(void *arg)
 {
     sh_worker_t *w = arg;
 
-    tl_worker = w;
-    uv_run(&w->loop, UV_RUN_DEFAULT);
-    tl_worker = NULL;
+    sh_worker_run(w, UV_RUN_DEFAULT);
     drop_inbox(w);
     return NULL;
 }
@@ -564,7 +572,7 @@ static int add_listener(sh_worker_t *w, const char *flag, sh_addr_t *a, int slot
     return 0;
 }
 
-int sh_server_start(sh_server_t *srv)
+int sh_server_open_loops(sh_server_t *srv)
 {
     const sh_config_t *cfg = srv->cfg;
     char names[SH_CONFIG_MAX_LISTEN][96], metrics_name[96];
@@ -612,6 +620,16 @@ int sh_server_start(sh_server_t *srv)
         sh_log_info("listening on %s", names[li]);
     if (cfg->metrics_listen != NULL)
         sh_log_info("/healthz and /metrics also on %s (--metrics-listen)", metrics_name);
+    return 0;
+}
+
+int sh_server_start(sh_server_t *srv)
+{
+    unsigned i;
+    int rc;
+
+    if ((rc = sh_server_open_loops(srv)) != 0)
+        return rc;
     for (i = 0; i < srv->nworkers; i++) {
         if ((rc = pthread_create(&srv->workers[i].thread, NULL, worker_main, &srv->workers[i])) !=
             0) {
@@ -651,6 +669,13 @@ void sh_server_join(sh_server_t *srv)
     for (i = 0; i < srv->nworkers; i++)
         pthread_join(srv->workers[i].thread, NULL);
     sh_fd_log_refusals(srv, 1); /* the counts not logged yet */
+    sh_server_close_loops(srv);
+}
+
+void sh_server_close_loops(sh_server_t *srv)
+{
+    unsigned i;
+
     /* The store finishes the publishes in flight (their answers go nowhere now) before
      * the inboxes and queues they reach are released. */
     sh_store_close(srv->store);

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* The counting, failing test allocator. Each block carries its size in a header. */
+/* The counting, failing test allocator. Each block carries its size in a header. The
+ * counters are atomic: fuzz_request's LMDB store allocates on its committer thread too. */
 #include <stdalign.h>
+#include <stdatomic.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "ssehub/alloc.h"
 #include "support/failalloc.h"
@@ -12,23 +13,29 @@ typedef union header_u {
     max_align_t align;
 } header_t;
 
-static long budget = -1;
-static size_t live, live_bytes, peak_bytes;
+static atomic_long budget = -1;
+static atomic_size_t live, live_bytes, peak_bytes;
 
 static int may_allocate(void)
 {
-    if (budget == 0)
-        return 0;
-    if (budget > 0)
-        budget--;
+    long b = atomic_load(&budget);
+
+    do {
+        if (b == 0)
+            return 0;
+        if (b < 0)
+            return 1;
+    } while (!atomic_compare_exchange_weak(&budget, &b, b - 1));
     return 1;
 }
 
 static void account(size_t added, size_t removed)
 {
-    live_bytes = live_bytes + added - removed;
-    if (live_bytes > peak_bytes)
-        peak_bytes = live_bytes;
+    size_t now = atomic_fetch_add(&live_bytes, added - removed) + added - removed;
+    size_t peak = atomic_load(&peak_bytes);
+
+    while (now > peak && !atomic_compare_exchange_weak(&peak_bytes, &peak, now))
+        ;
 }
 
 static void *fa_malloc(size_t size)
@@ -41,7 +48,7 @@ static void *fa_malloc(size_t size)
     if (h == NULL)
         return NULL;
     h->size = size;
-    live++;
+    atomic_fetch_add(&live, 1);
     account(size, 0);
     return h + 1;
 }
@@ -53,7 +60,7 @@ static void fa_free(void *ptr)
     if (ptr == NULL)
         return;
     h = (header_t *)ptr - 1;
-    live--;
+    atomic_fetch_sub(&live, 1);
     account(0, h->size);
     free(h);
 }
@@ -77,48 +84,55 @@ static void *fa_realloc(void *ptr, size_t size)
     return nh + 1;
 }
 
+/* calloc() underneath, not malloc() and memset(): a large block comes zeroed from the
+ * system, untouched (fuzz_request's server allocates a 512 KiB inbox per input). */
 static void *fa_calloc(size_t count, size_t size)
 {
-    void *p;
+    header_t *h;
 
-    if (size != 0 && count > (size_t)-1 / size)
+    if (size != 0 && count > ((size_t)-1 - sizeof(*h)) / size)
         return NULL;
-    p = fa_malloc(count * size);
-    if (p != NULL)
-        memset(p, 0, count * size);
-    return p;
+    if (!may_allocate())
+        return NULL;
+    h = calloc(1, sizeof(*h) + count * size);
+    if (h == NULL)
+        return NULL;
+    h->size = count * size;
+    atomic_fetch_add(&live, 1);
+    account(count * size, 0);
+    return h + 1;
 }
 
 void sh_failalloc_install(void)
 {
-    budget = -1;
-    live = 0;
-    live_bytes = 0;
-    peak_bytes = 0;
+    atomic_store(&budget, -1);
+    atomic_store(&live, 0);
+    atomic_store(&live_bytes, 0);
+    atomic_store(&peak_bytes, 0);
     ssehub_replace_allocator(fa_malloc, fa_realloc, fa_calloc, fa_free);
 }
 
 void sh_failalloc_fail_after(long n)
 {
-    budget = n;
+    atomic_store(&budget, n);
 }
 
 size_t sh_failalloc_live(void)
 {
-    return live;
+    return atomic_load(&live);
 }
 
 size_t sh_failalloc_live_bytes(void)
 {
-    return live_bytes;
+    return atomic_load(&live_bytes);
 }
 
 size_t sh_failalloc_peak_bytes(void)
 {
-    return peak_bytes;
+    return atomic_load(&peak_bytes);
 }
 
 void sh_failalloc_reset_peak(void)
 {
-    peak_bytes = live_bytes;
+    atomic_store(&peak_bytes, atomic_load(&live_bytes));
 }
