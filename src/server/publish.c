@@ -71,6 +71,7 @@ static size_t answer_error(sh_conn_t *c, int status, const char *reason)
 static void answer_ready(sh_conn_t *c)
 {
     pub_t *p;
+    int ka;
 
     while (!c->closing && (p = c->pub_head) != NULL && p->decided) {
         c->pub_head = p->cnext;
@@ -78,6 +79,11 @@ static void answer_ready(sh_conn_t *c)
             c->pub_tail = NULL;
         c->npub--;
         c->pub_answer = 1;
+        /* An answer with another behind it (a publish, or a refusal held behind this
+         * one) does not say Connection: close: the connection is closed after the last. */
+        ka = c->keep_alive;
+        if (c->pub_head != NULL)
+            c->keep_alive = 1;
         if (p->held != NULL) {
             if (sh_conn_queue(c, p->held, 0) != 0)
                 sh_conn_close(c, SH_DISC_ERROR);
@@ -98,6 +104,7 @@ static void answer_ready(sh_conn_t *c)
                 sh_access_log(c->peer, "POST", p->target, p->target_len,
                               p->sp.status == 0 ? 200 : p->sp.status, (unsigned long long)bytes);
         }
+        c->keep_alive = ka;
         c->pub_answer = 0;
         pub_free(p);
     }

@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import os
 import sys
+import tempfile
 import time
 import urllib.parse
 
@@ -430,7 +431,25 @@ async def t_pipelined(exe):
         resps = await exchange(hub.port, raw)
         got = [r[0] for r in resps]
         check(got == [200, 200, 200, 400], "answers %s, expected [200, 200, 200, 400]" % got)
+        closes = [r[1].get("connection", "").lower() == "close" for r in resps]
+        check(closes == [False, False, False, True],
+              "Connection: close on answers %s, expected on the last only" % closes)
         await healthz(hub.port)
+    # Publishes right before the malformed request: with LMDB their answers are still on
+    # their way from the store's committer when the refusal is made, and come first.
+    raw = (post(b"Content-Length: 13\r\n", b"topic=a&data=") +
+           post(b"Content-Length: 14\r\n", b"topic=a&data=2") + get(H + b"X-Foo : bar\r\n"))
+    with tempfile.TemporaryDirectory() as d:
+        for store in ("memory", "lmdb:" + d):
+            async with Hub(exe, ["--store", store]) as hub:
+                resps = await exchange(hub.port, raw)
+                got = [r[0] for r in resps]
+                closes = [r[1].get("connection", "").lower() == "close" for r in resps]
+                check(got == [200, 200, 400], "%s: answers %s, expected [200, 200, 400]"
+                      % (store, got))
+                check(closes == [False, False, True], "%s: Connection: close on answers %s, "
+                      "expected on the last only" % (store, closes))
+                await healthz(hub.port)
 
 
 # Request smuggling: each attempt hides a publish to topic "smuggled" where a lenient or
