@@ -46,7 +46,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
                                 "integration"))
 
 from hubtest import jwt  # noqa: E402
-from hubtest.http import Conn, Fail, Stream, publish_bytes  # noqa: E402
+from hubtest.http import Conn, Fail, Stream  # noqa: E402
 from hubtest.hub import Hub  # noqa: E402
 
 KEY = "soak-subscriber-key-0123456789abcdef"

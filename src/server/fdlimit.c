@@ -154,27 +154,15 @@ static int take(atomic_ullong *n, unsigned long long max)
     return 1;
 }
 
-static int take_small(atomic_uint *n, unsigned max)
-{
-    unsigned v = atomic_load_explicit(n, memory_order_relaxed);
-
-    do {
-        if (v >= max)
-            return 0;
-    } while (!atomic_compare_exchange_weak_explicit(n, &v, v + 1, memory_order_relaxed,
-                                                    memory_order_relaxed));
-    return 1;
-}
-
 int sh_fd_take_slot(sh_server_t *srv, int slot)
 {
     switch (slot) {
     case SH_SLOT_NORMAL:
         return take(&srv->connections, srv->max_connections);
     case SH_SLOT_HEALTH:
-        return take_small(&srv->health_conns, SH_HEALTH_SLOTS);
+        return take(&srv->health_conns, SH_HEALTH_SLOTS);
     default:
-        return take_small(&srv->metrics_conns, SH_METRICS_SLOTS);
+        return take(&srv->metrics_conns, SH_METRICS_SLOTS);
     }
 }
 

@@ -137,13 +137,13 @@ struct sh_server_s {
     sh_worker_t *workers;
     unsigned nworkers;
     /* Connections by slot, all workers (fdlimit.c): the limits are global and exact. */
-    atomic_ullong connections; /* SH_SLOT_NORMAL: at most max_connections */
-    atomic_uint health_conns;  /* SH_SLOT_HEALTH: at most SH_HEALTH_SLOTS */
-    atomic_uint metrics_conns; /* SH_SLOT_METRICS: at most SH_METRICS_SLOTS */
-    uint64_t max_connections;  /* the effective limit: --max-connections, lowered to fit */
-    uint64_t nofile;           /* the open-file limit (soft, after raising it) */
-    uint64_t nofile_before;    /* the soft limit the process was started with */
-    uint64_t nofile_hard;      /* the hard limit */
+    atomic_ullong connections;   /* SH_SLOT_NORMAL: at most max_connections */
+    atomic_ullong health_conns;  /* SH_SLOT_HEALTH: at most SH_HEALTH_SLOTS */
+    atomic_ullong metrics_conns; /* SH_SLOT_METRICS: at most SH_METRICS_SLOTS */
+    uint64_t max_connections;    /* the effective limit: --max-connections, lowered to fit */
+    uint64_t nofile;             /* the open-file limit (soft, after raising it) */
+    uint64_t nofile_before;      /* the soft limit the process was started with */
+    uint64_t nofile_hard;        /* the hard limit */
     /* Refused connections not yet logged (fdlimit.c: a line per second at most). */
     atomic_ullong refused_limit;  /* 503: the connection limit */
     atomic_ullong refused_emfile; /* 503 through the reserve descriptor, or closed */

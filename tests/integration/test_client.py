@@ -26,7 +26,7 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from hubtest.http import Fail, check, form, request  # noqa: E402
-from hubtest.hub import LIVE, SANITIZER_RE, Hub, kill_leftovers  # noqa: E402
+from hubtest.hub import LIVE, SANITIZER_RE, Hub  # noqa: E402
 from hubtest.runner import Skip, run_cases  # noqa: E402
 
 CASES = []

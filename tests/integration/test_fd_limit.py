@@ -13,7 +13,6 @@ Usage: test_fd_limit.py [-k SUBSTRING]... PATH-TO-SSEHUB
 Prints one line per case (ok / FAIL / skip) and exits 1 if any case failed.
 Python 3 standard library only.
 """
-import argparse
 import asyncio
 import os
 import re
@@ -28,7 +27,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from hubtest.http import Conn, Fail, check, publish_bytes, request_bytes  # noqa: E402
 from hubtest.hub import METRIC_LINE_RE, Hub  # noqa: E402
-from hubtest.runner import run_cases, where as where_in  # noqa: E402
+from hubtest.runner import in_tmp_dirs, parse_args, run_cases, where as where_in  # noqa: E402
 
 CASES = []
 LIMIT = 256      # the hub's open-file limit
@@ -491,32 +490,14 @@ def where():
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("ssehub", nargs="?")
-    ap.add_argument("-k", action="append", default=[])
-    ap.add_argument("--list", action="store_true")
-    a = ap.parse_args()
-    if a.list:
-        for name, _, _ in CASES:
-            print(name)
-        return 0
-    if a.ssehub is None:
-        ap.error("the ssehub binary is required")
-    exe = os.path.abspath(a.ssehub)
+    a = parse_args(CASES, __doc__)
     # This process holds NSTREAMS sockets and more: raise its own soft limit.
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     want = 4 * NSTREAMS if hard == resource.RLIM_INFINITY else min(hard, 4 * NSTREAMS)
     if soft != resource.RLIM_INFINITY and soft < want:
         resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
-    os.makedirs("/tmp/ssehub-tests", exist_ok=True)
-
-    def run_one(name, fn, timeout):
-        tmp = tempfile.mkdtemp(prefix="fd-%s-" % name, dir="/tmp/ssehub-tests")
-        try:
-            return asyncio.run(run_case(fn, Ctx(exe, tmp), timeout))
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-
+    run_one = in_tmp_dirs("fd", lambda name, fn, timeout, tmp:
+                          asyncio.run(run_case(fn, Ctx(a.ssehub, tmp), timeout)))
     return run_cases(CASES, a.k, run_one, width=14, unexpected=where)
 
 

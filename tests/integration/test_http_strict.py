@@ -15,20 +15,17 @@ Usage: test_http_strict.py [-k SUBSTRING]... [--list] PATH-TO-SSEHUB
 Prints one line per case (ok / FAIL) and exits 1 if any case failed.
 Python 3 standard library only.
 """
-import argparse
 import asyncio
 import os
 import sys
 import tempfile
-import time
-import urllib.parse
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from hubtest.http import Conn, Fail, Stream, check, request  # noqa: E402
 from hubtest.hub import Hub  # noqa: E402
-from hubtest.runner import run_cases  # noqa: E402
+from hubtest.runner import parse_args, run_cases  # noqa: E402
 
 # Deadlines hold under ASan on two busy cores: nothing waits for them unless broken.
 EOF_DEADLINE = 30.0
@@ -539,26 +536,17 @@ async def run_case(fn, exe, timeout):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("ssehub", nargs="?", help="the ssehub binary to test")
-    ap.add_argument("-k", action="append", default=[],
-                    help="run the cases whose name contains this (repeatable)")
-    ap.add_argument("--list", action="store_true")
-    a = ap.parse_args()
-    if a.list:
-        for name, _, _ in CASES:
-            print(name)
+    def listing():
         for name, _, status in MALFORMED:
             print("  malformed %-32s %d" % (name, status))
-        return 0
-    if a.ssehub is None:
-        ap.error("the ssehub binary is required")
-    exe = os.path.abspath(a.ssehub)
+
+    a = parse_args(CASES, __doc__, listing=listing)
     names = [r[0] for r in MALFORMED + VALID]
     if len(set(names)) != len(names):
         print("FAIL: duplicate row names in the tables")
         return 2
-    return run_cases(CASES, a.k, lambda name, fn, timeout: asyncio.run(run_case(fn, exe, timeout)),
+    return run_cases(CASES, a.k,
+                     lambda name, fn, timeout: asyncio.run(run_case(fn, a.ssehub, timeout)),
                      width=24)
 
 

@@ -9,7 +9,6 @@ Usage: test_hub.py [-k SUBSTRING]... [--list] PATH-TO-SSEHUB
 Prints one line per case (ok / FAIL / skip) and exits 1 if any case failed.
 Python 3 standard library only.
 """
-import argparse
 import asyncio
 import json
 import os
@@ -27,7 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from hubtest.http import (Conn, Fail, Stream, check, patient, publish_bytes,  # noqa: E402
                           request, request_bytes)
 from hubtest.hub import Hub  # noqa: E402
-from hubtest.runner import Skip, run_cases, where as where_in  # noqa: E402
+from hubtest.runner import parse_args, run_cases, Skip, where as where_in  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 METRICS_C = os.path.join(HERE, "..", "..", "src", "server", "metrics.c")
@@ -1519,27 +1518,16 @@ def where():
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("ssehub", nargs="?", help="the ssehub binary to test")
-    ap.add_argument("-k", action="append", default=[],
-                    help="run the cases whose name contains this (repeatable)")
-    ap.add_argument("--list", action="store_true")
-    a = ap.parse_args()
-    if a.list:
-        for name, _, _ in CASES:
-            print(name)
-        return 0
-    if a.ssehub is None:
-        ap.error("the ssehub binary is required")
-    exe = os.path.abspath(a.ssehub)
-    if not os.access(exe, os.X_OK):
-        print("FAIL: %s is not an executable" % exe)
+    a = parse_args(CASES, __doc__)
+    if not os.access(a.ssehub, os.X_OK):
+        print("FAIL: %s is not an executable" % a.ssehub)
         return 2
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     want = 4096 if hard == resource.RLIM_INFINITY else min(hard, 4096)
     if soft != resource.RLIM_INFINITY and soft < want:
         resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
-    return run_cases(CASES, a.k, lambda name, fn, timeout: asyncio.run(run_case(fn, exe, timeout)),
+    return run_cases(CASES, a.k,
+                     lambda name, fn, timeout: asyncio.run(run_case(fn, a.ssehub, timeout)),
                      unexpected=where)
 
 

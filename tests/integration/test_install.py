@@ -32,8 +32,8 @@ import urllib.request
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from hubtest.http import Fail, check  # noqa: E402
-from hubtest.runner import Skip, run_cases  # noqa: E402
+from hubtest.http import check  # noqa: E402
+from hubtest.runner import run_cases  # noqa: E402
 
 PROGRAMS = ("ssehub", "ssecat", "ssebench")
 CASES = []

@@ -9,7 +9,6 @@ private updates under --slow conflate. A real ssehub on 127.0.0.1 port 0 and raw
 Usage: test_interactions.py [-k SUBSTRING]... PATH-TO-SSEHUB
 Prints one line per case (ok / FAIL) and exits 1 if any case failed.
 """
-import argparse
 import asyncio
 import json
 import os
@@ -26,7 +25,7 @@ from hubtest import jwt  # noqa: E402
 from hubtest.http import (Conn, Fail, Stream, check, patient, publish_bytes,  # noqa: E402
                           request_bytes)
 from hubtest.hub import Hub  # noqa: E402
-from hubtest.runner import run_cases  # noqa: E402
+from hubtest.runner import parse_args, run_cases  # noqa: E402
 from hubtest.sse import SSEParser  # noqa: E402
 
 SUB = "subscriber-secret-0123456789abcdef"
@@ -604,12 +603,9 @@ async def run_case(fn, exe, timeout):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("-k", action="append", default=[])
-    ap.add_argument("exe")
-    a = ap.parse_args()
-    exe = os.path.abspath(a.exe)
-    return run_cases(CASES, a.k, lambda name, fn, timeout: asyncio.run(run_case(fn, exe, timeout)),
+    a = parse_args(CASES, __doc__)
+    return run_cases(CASES, a.k,
+                     lambda name, fn, timeout: asyncio.run(run_case(fn, a.ssehub, timeout)),
                      width=28)
 
 

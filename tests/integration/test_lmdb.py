@@ -10,7 +10,6 @@ Usage: test_lmdb.py [-k SUBSTRING]... [--rounds N] PATH-TO-SSEHUB
 Prints one line per case (ok / FAIL / skip) and exits 1 if any case failed.
 Python 3 standard library only (plus lmdb-utils' mdb_stat and mdb_load when installed).
 """
-import argparse
 import asyncio
 import hashlib
 import os
@@ -20,7 +19,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
@@ -28,7 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from hubtest.http import Conn, Fail, Stream, check, patient, request  # noqa: E402
 from hubtest.hub import Hub  # noqa: E402
-from hubtest.runner import Skip, run_cases, where as where_in  # noqa: E402
+from hubtest.runner import in_tmp_dirs, parse_args, run_cases, Skip, where as where_in  # noqa: E402
 
 CASES = []
 ROUNDS = 20
@@ -524,29 +522,11 @@ async def run_case(fn, ctx, timeout):
 
 def main():
     global ROUNDS
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("ssehub", nargs="?")
-    ap.add_argument("-k", action="append", default=[])
-    ap.add_argument("--rounds", type=int, default=ROUNDS)
-    ap.add_argument("--list", action="store_true")
-    a = ap.parse_args()
-    if a.list:
-        for name, _, _ in CASES:
-            print(name)
-        return 0
-    if a.ssehub is None:
-        ap.error("the ssehub binary is required")
+    a = parse_args(CASES, __doc__, more=lambda ap: ap.add_argument("--rounds", type=int,
+                                                                 default=ROUNDS))
     ROUNDS = a.rounds
-    exe = os.path.abspath(a.ssehub)
-    os.makedirs("/tmp/ssehub-tests", exist_ok=True)
-
-    def run_one(name, fn, timeout):
-        tmp = tempfile.mkdtemp(prefix="lmdb-%s-" % name, dir="/tmp/ssehub-tests")
-        try:
-            return asyncio.run(run_case(fn, Ctx(exe, tmp), timeout))
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-
+    run_one = in_tmp_dirs("lmdb", lambda name, fn, timeout, tmp:
+                          asyncio.run(run_case(fn, Ctx(a.ssehub, tmp), timeout)))
     return run_cases(CASES, a.k, run_one, width=16, unexpected=where)
 
 

@@ -12,7 +12,6 @@ Usage: test_log_secrets.py [-k SUBSTRING]... PATH-TO-SSEHUB
 Prints one line per case (ok / FAIL) and exits 1 if any case failed.
 Python 3 standard library only.
 """
-import argparse
 import asyncio
 import os
 import sys
@@ -26,7 +25,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from hubtest import jwt  # noqa: E402
 from hubtest.http import Conn, Fail, Stream, check, request_bytes  # noqa: E402
 from hubtest.hub import Hub  # noqa: E402
-from hubtest.runner import run_cases  # noqa: E402
+from hubtest.runner import parse_args, run_cases  # noqa: E402
 
 PUB = "publisher-secret-0123456789abcdef"
 SUB = "subscriber-secret-0123456789abcdef"
@@ -205,13 +204,9 @@ async def run_case(fn, exe, timeout):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("ssehub", help="the ssehub binary to test")
-    ap.add_argument("-k", action="append", default=[],
-                    help="run the cases whose name contains this (repeatable)")
-    a = ap.parse_args()
-    exe = os.path.abspath(a.ssehub)
-    return run_cases(CASES, a.k, lambda name, fn, timeout: asyncio.run(run_case(fn, exe, timeout)))
+    a = parse_args(CASES, __doc__)
+    return run_cases(CASES, a.k,
+                     lambda name, fn, timeout: asyncio.run(run_case(fn, a.ssehub, timeout)))
 
 
 if __name__ == "__main__":

@@ -15,16 +15,13 @@ Usage: test_once.py [-k SUBSTRING]... PATH-TO-SSEHUB PATH-TO-SSECAT
 Prints one line per case (ok / FAIL) and exits 1 if any case failed.
 Python 3 standard library only.
 """
-import argparse
 import asyncio
 import json
 import os
 import random
 import re
-import shutil
 import signal
 import sys
-import tempfile
 import time
 import urllib.parse
 
@@ -33,7 +30,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from hubtest.http import Conn, Fail, Stream, check, publish_bytes, request  # noqa: E402
 from hubtest.hub import LIVE, SANITIZER_RE, Hub  # noqa: E402
-from hubtest.runner import run_cases, where as where_in  # noqa: E402
+from hubtest.runner import in_tmp_dirs, parse_args, run_cases, where as where_in  # noqa: E402
 
 CASES = []
 SSEHUB = None
@@ -746,29 +743,10 @@ async def run_case(fn, ctx, timeout):
 
 def main():
     global SSEHUB, SSECAT
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("ssehub", nargs="?")
-    ap.add_argument("ssecat", nargs="?")
-    ap.add_argument("-k", action="append", default=[])
-    ap.add_argument("--list", action="store_true")
-    a = ap.parse_args()
-    if a.list:
-        for name, _, _ in CASES:
-            print(name)
-        return 0
-    if a.ssehub is None or a.ssecat is None:
-        ap.error("the ssehub and ssecat binaries are required")
-    SSEHUB = os.path.abspath(a.ssehub)
-    SSECAT = os.path.abspath(a.ssecat)
-    os.makedirs("/tmp/ssehub-tests", exist_ok=True)
-
-    def run_one(name, fn, timeout):
-        tmp = tempfile.mkdtemp(prefix="once-%s-" % name, dir="/tmp/ssehub-tests")
-        try:
-            return asyncio.run(run_case(fn, Ctx(tmp), timeout))
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-
+    a = parse_args(CASES, __doc__, binaries=("ssehub", "ssecat"))
+    SSEHUB, SSECAT = a.ssehub, a.ssecat
+    run_one = in_tmp_dirs("once", lambda name, fn, timeout, tmp:
+                          asyncio.run(run_case(fn, Ctx(tmp), timeout)))
     return run_cases(CASES, a.k, run_one, width=28, unexpected=where)
 
 

@@ -10,7 +10,6 @@ ssehub on 127.0.0.1 port 0 and raw sockets.
 Usage: test_presence_stop.py [-k SUBSTRING]... PATH-TO-SSEHUB
 Prints one line per case (ok / FAIL) and exits 1 if any case failed.
 """
-import argparse
 import asyncio
 import json
 import os
@@ -26,7 +25,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from hubtest import jwt  # noqa: E402
 from hubtest.http import Stream, check  # noqa: E402
 from hubtest.hub import Hub  # noqa: E402
-from hubtest.runner import run_cases  # noqa: E402
+from hubtest.runner import parse_args, run_cases  # noqa: E402
 
 SUB = "subscriber-secret-0123456789abcdef"
 TOPICS_TPL = "/.well-known/mercure/subscriptions{/topic}{/subscriber}"
@@ -197,12 +196,9 @@ async def run_case(fn, exe, timeout):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("-k", action="append", default=[])
-    ap.add_argument("exe")
-    a = ap.parse_args()
-    exe = os.path.abspath(a.exe)
-    return run_cases(CASES, a.k, lambda name, fn, timeout: asyncio.run(run_case(fn, exe, timeout)),
+    a = parse_args(CASES, __doc__)
+    return run_cases(CASES, a.k,
+                     lambda name, fn, timeout: asyncio.run(run_case(fn, a.ssehub, timeout)),
                      width=22)
 
 

@@ -1,7 +1,11 @@
 # SPDX-License-Identifier: MIT
 """The case loop every integration script shares: pick the cases named by -k, run each,
 print one line per case (ok, skip or FAIL with the reason) and a summary."""
+import argparse
+import os
+import shutil
 import sys
+import tempfile
 import time
 import traceback
 
@@ -56,3 +60,44 @@ def run_cases(cases, only, run_one, width=22, unexpected=None):
         return 2
     print("%d case(s), %d failed, %.1f s" % (ran, failed, time.monotonic() - t_all), flush=True)
     return 1 if failed else 0
+
+
+def parse_args(cases, doc, binaries=("ssehub",), more=None, listing=None):
+    """The command line of an integration script: the paths of |binaries| (made absolute),
+    -k NAME (repeatable) and --list (prints the case names, then |listing()| if given, and
+    exits). |more(ap)| adds the script's own options. Returns the parsed arguments."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0] if doc else None)
+    for b in binaries:
+        ap.add_argument(b, nargs="?", help="the %s binary to test" % b)
+    ap.add_argument("-k", action="append", default=[],
+                    help="run the cases whose name contains this (repeatable)")
+    ap.add_argument("--list", action="store_true", help="list the cases and exit")
+    if more is not None:
+        more(ap)
+    a = ap.parse_args()
+    if a.list:
+        for c in cases:
+            print(c[0])
+        if listing is not None:
+            listing()
+        sys.exit(0)
+    for b in binaries:
+        if getattr(a, b) is None:
+            ap.error("the %s binary is required" % b)
+        setattr(a, b, os.path.abspath(getattr(a, b)))
+    return a
+
+
+def in_tmp_dirs(prefix, run):
+    """A |run_one| for run_cases that gives each case a new directory under
+    /tmp/ssehub-tests, removed afterwards: it calls |run(name, fn, timeout, tmp)|."""
+    os.makedirs("/tmp/ssehub-tests", exist_ok=True)
+
+    def run_one(name, fn, timeout):
+        tmp = tempfile.mkdtemp(prefix="%s-%s-" % (prefix, name), dir="/tmp/ssehub-tests")
+        try:
+            return run(name, fn, timeout, tmp)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    return run_one
