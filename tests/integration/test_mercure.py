@@ -63,6 +63,100 @@ def datas(s):
     return [e.data for e in s.events]
 
 
+def q08(pairs):
+    return "/.well-known/mercure?" + urllib.parse.urlencode(pairs)
+
+
+async def sub08(port, pairs, headers=(), expect=200):
+    return await Stream.subscribe(port, path=q08(pairs), headers=list(headers),
+                                  expect_status=expect)
+
+
+async def until_marker(s, marker="end", timeout=5):
+    """Reads until the event whose data is |marker| (published last, on a topic every
+    stream of the case selects): what came before it is all the stream got."""
+    ok = await s.read_until(lambda st: marker in datas(st), timeout)
+    check(ok, "no %r event; got %r" % (marker, datas(s)))
+    return [d for d in datas(s) if d != marker]
+
+
+@case
+async def draft08_subscribe(exe):
+    """Mercure 1.0 subscriptions: match= and matchExact= exact byte for byte (a URI
+    template given as match= is a topic like any other), `*`, both versions in one request
+    and side by side; the 400s of the draft's rules; last_event_id and the headers."""
+    tpl = "https://example.com/books/{id}"
+    async with Hub(exe, []) as hub:
+        p = hub.port
+        exact = await sub08(p, [("match", tpl), ("match", "end")])
+        exact2 = await sub08(p, [("matchExact", "https://example.com/books/1"),
+                                 ("matchExact", "end")])
+        every = await sub08(p, [("match", "*")])
+        old = await subscribe(p, [tpl, "end"])
+        both = await sub08(p, [("topic", tpl), ("match", tpl), ("match", "end")])
+        check(exact.resp.header("Mercure-Last-Event-ID") == "earliest" and
+              not exact.resp.has("Last-Event-ID"),
+              "draft-08 stream head: %r" % exact.resp.headers)
+        check(old.resp.header("Mercure-Last-Event-ID") == "earliest" and
+              old.resp.header("Last-Event-ID") == "earliest",
+              "draft-07 stream head: %r" % old.resp.headers)
+        check(both.resp.header("Last-Event-ID") == "earliest", "mixed: %r" % both.resp.headers)
+        for t, d in (("https://example.com/books/1", "b1"), (tpl, "tpl"),
+                     ("https://example.com/books/%7Bid%7D", "enc"), ("end", "end")):
+            r = await publish(p, [("topic", t), ("data", d)])
+            check(r.status == 200, "publish %s: %r" % (t, r))
+        check(await until_marker(exact) == ["tpl"], "match= got %r" % datas(exact))
+        check(await until_marker(exact2) == ["b1"], "matchExact= got %r" % datas(exact2))
+        check(await until_marker(every) == ["b1", "tpl", "enc"], "match=* got %r" % datas(every))
+        # {id} matches "%7Bid%7D" too: a value the expansion percent-encodes.
+        check(await until_marker(old) == ["b1", "tpl", "enc"], "topic= got %r" % datas(old))
+        check(await until_marker(both) == ["b1", "tpl", "enc"],
+              "topic= and match= got %r" % datas(both))
+        first = exact.events[0].id
+
+        # Resuming: last_event_id beside lastEventID; the Last-Event-ID header first.
+        s = await sub08(p, [("match", "*"), ("last_event_id", first)])
+        check(await until_marker(s) == ["enc"], "last_event_id: %r" % datas(s))
+        check(s.resp.header("Mercure-Last-Event-ID") == first,
+              "Mercure-Last-Event-ID %r, asked %r" % (s.resp.headers, first))
+        s = await sub08(p, [("match", "*"), ("last_event_id", "earliest")],
+                        headers=[("Last-Event-ID", first)])
+        check(await until_marker(s) == ["enc"], "header before last_event_id: %r" % datas(s))
+        s = await sub08(p, [("topic", "*"), ("lastEventID", first)])
+        check(await until_marker(s) == ["enc"], "lastEventID: %r" % datas(s))
+
+        # The draft's 400s, each with a one-line reason.
+        for pairs, why in (
+                ([("Match", "a")], "unknown selector parameter"),
+                ([("matchexact", "a")], "unknown selector parameter"),
+                ([("match_exact", "a"), ("match", "b")], "unknown selector parameter"),
+                ([("MATCHTYPE", "Exact"), ("match", "b")], "unknown selector parameter"),
+                ([("last_event_id", "1")], "missing selector"),
+                ([("matchURLPattern", "https://e.x/*")], "not supported yet"),
+                ([("match_urlpattern", "https://e.x/*")], "not supported yet"),
+                ([("match", "")], "empty topic"),
+                ([("match", "a\u200bb")], "format character"),
+                ([("match", "\ufeffa")], "format character"),
+                ([("match", "a\x01")], "control character"),
+                ([("match", "a\u0085")], "control character"),
+                ([("topic", "a\x7f")], "control character"),
+                ([("match", "a" * 4097)], "too long"),
+                ([("match", "a"), ("last_event_id", "x\ny")], "Last-Event-ID")):
+            r = (await sub08(p, pairs, expect=400)).resp
+            check(r.status == 400 and why in r.text and r.text.count("\n") == 1,
+                  "%r: %r" % (pairs, r))
+        r = (await Stream.subscribe(p, path="/.well-known/mercure?match=a%FFb",
+                                    expect_status=400)).resp
+        check(r.status == 400 and "UTF-8" in r.text, "not UTF-8: %r" % r)
+        r = (await Stream.subscribe(p, path="/.well-known/mercure", expect_status=400)).resp
+        check(r.status == 400 and "missing selector" in r.text, "no selector: %r" % r)
+        many = [("match", "t%d" % i) for i in range(101)]
+        r = (await sub08(p, many, expect=400)).resp
+        check(r.status == 400 and "too many topics" in r.text, "101 selectors: %r" % r)
+        s = await sub08(p, many[:100])
+        check(s.resp.status == 200, "100 selectors: %r" % s.resp)
+
+
 @case
 async def publish_auth(exe):
     pub_all = jwt.hs256({"mercure": {"publish": ["*"]}}, PUB)
