@@ -29,6 +29,7 @@ struct sh_selectors_s {
     const unsigned char *kinds;
     int v08;         /* a selector (or `*`) was given as SH_SEL_EXACT: a draft-08 subscription */
     int all;         /* `*` was among the selectors */
+    int all_kind;    /* the sh_sel_kind_t of the first `*` */
     int may_private; /* receives every private update it selects (set by authorization) */
     /* Private updates whose topics one of these selectors matches are received too; set
      * by authorization (a JWT's mercure.subscribe), borrowed, NULL for none. */

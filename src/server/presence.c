@@ -15,6 +15,7 @@
 #include "base/alloc.h"
 #include "base/json.h"
 #include "proto/form.h"
+#include "proto/mercure.h"
 #include "server/log.h"
 #include "server/server.h"
 #include "ssehub/errno.h"
@@ -28,6 +29,7 @@ struct sh_presence_rec_s {
     char *id;            /* PREFIX/{topic}/{subscriber}, percent-encoded (sh_malloc'd) */
     const char *sub;     /* the subscriber id (the conn's sub_id) */
     const char *payload; /* the token's mercure.payload (the conn's claims), or NULL */
+    int v08;             /* made with match= (Mercure 1.0): its updates in draft-08's shape */
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -51,10 +53,26 @@ static void append_escaped(sh_buf_t *b, const char *s, size_t len)
     }
 }
 
-/* Mercure's JSON-LD Subscription object for |r| of |c|. */
+/* Mercure's Subscription object for |r|: draft-07's JSON-LD, or draft-08's plain JSON (match
+ * and matchType instead of topic) for a subscription made with match=. */
 static void append_subscription(sh_buf_t *b, const sh_presence_rec_t *r, const char *sub_id,
                                 const char *payload, int active)
 {
+    if (r->v08) {
+        sh_buf_append_str(b, "{\"id\":");
+        sh_json_append_string(b, r->id, strlen(r->id));
+        sh_buf_append_str(b, ",\"type\":\"Subscription\",\"match\":");
+        sh_json_append_string(b, r->topic, r->topic_len);
+        sh_buf_append_str(b, ",\"matchType\":\"" SH_MERCURE_MATCH_EXACT "\",\"subscriber\":");
+        sh_json_append_string(b, sub_id, strlen(sub_id));
+        sh_buf_append_str(b, active ? ",\"active\":true" : ",\"active\":false");
+        if (payload != NULL) {
+            sh_buf_append_str(b, ",\"payload\":");
+            sh_buf_append_str(b, payload);
+        }
+        sh_buf_append_str(b, "}");
+        return;
+    }
     sh_buf_append_str(b, "{\"@context\":\"https://mercure.rocks/\",\"id\":");
     sh_json_append_string(b, r->id, strlen(r->id));
     sh_buf_append_str(b, ",\"type\":\"Subscription\",\"topic\":");
@@ -118,6 +136,10 @@ static void announce(sh_conn_t *c, const sh_presence_rec_t *r, int active)
     a->sp.init.data.ptr = a->body.base != NULL ? a->body.base : "";
     a->sp.init.data.len = a->body.len;
     a->sp.init.id.ptr = "";
+    if (r->v08) { /* draft-08: the hub's own events are of type "mercure" */
+        a->sp.init.type.ptr = SH_MERCURE_SUB_EVENT_TYPE;
+        a->sp.init.type.len = strlen(SH_MERCURE_SUB_EVENT_TYPE);
+    }
     a->sp.init.is_private = 1;
     a->sp.now_ms = sh_wall_ms();
     a->sp.done = announce_done;
@@ -164,8 +186,12 @@ void sh_presence_stream_started(sh_conn_t *c)
         sh_presence_rec_t *r = &c->precs[i];
         r->topic = i < sel->ntopics ? sel->topics[i].ptr : "*";
         r->topic_len = i < sel->ntopics ? sel->topics[i].len : 1;
+        r->v08 =
+            (i < sel->ntopics ? (int)sh_selectors_kind(sel, i) : sel->all_kind) == SH_SEL_EXACT;
         sh_buf_init(&b, 64 * 1024);
         sh_buf_append_str(&b, PREFIX "/");
+        if (r->v08) /* draft-08: .../subscriptions/{matchType}/{match}/{subscriber} */
+            sh_buf_append_str(&b, SH_MERCURE_MATCH_EXACT "/");
         append_escaped(&b, r->topic, r->topic_len);
         sh_buf_append_str(&b, "/");
         append_escaped(&b, c->sub_id, strlen(c->sub_id));
@@ -252,7 +278,8 @@ static const char *rec_subscriber(const sh_presence_rec_t *r)
 static int rec_selected(const sh_presence_rec_t *r, const char *topic_seg, size_t topic_len,
                         const char *sub_seg, size_t sub_len)
 {
-    const char *start = r->id + strlen(PREFIX "/");
+    const char *start =
+        r->id + strlen(PREFIX "/") + (r->v08 ? strlen(SH_MERCURE_MATCH_EXACT "/") : 0);
     const char *sub = rec_subscriber(r);
     size_t tl = (size_t)(sub - 1 - start);
 
@@ -345,8 +372,11 @@ void sh_presence_handle(sh_conn_t *c, const char *path, size_t path_len)
         return;
     sh_buf_init(&topic_c, 64 * 1024);
     sh_buf_init(&sub_c, 1024);
-    if (rest < end) { /* "/{topic}[/{subscriber}]" */
+    if (rest < end) { /* "/{topic}[/{subscriber}]", or draft-08's "/Exact/{match}[/{subscriber}]" */
         rest++;
+        if ((size_t)(end - rest) > strlen(SH_MERCURE_MATCH_EXACT "/") &&
+            memcmp(rest, SH_MERCURE_MATCH_EXACT "/", strlen(SH_MERCURE_MATCH_EXACT "/")) == 0)
+            rest += strlen(SH_MERCURE_MATCH_EXACT "/");
         slash = memchr(rest, '/', (size_t)(end - rest));
         canonical_segment(&topic_c, rest,
                           slash != NULL ? (size_t)(slash - rest) : (size_t)(end - rest));
