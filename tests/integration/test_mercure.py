@@ -489,6 +489,23 @@ async def anonymous_no_and_expiry(exe):
         check(s.eof, "the stream did not end when its token expired")
         check(time.time() >= exp - 0.1, "the stream ended %.2f s before its token expired"
               % (exp - time.time()))
+    # The same with a Mercure 1.0 access token (--anonymous no: one is required; a draft-07
+    # key is not needed for it).
+    async with Hub(exe, ["--jwt-issuer", ISS + " HS256:" + ISS_KEY, "--anonymous", "no"]) as hub:
+        r = (await sub08(hub.port, [("match", "a")], expect=401)).resp
+        check(r.status == 401 and (r.header("WWW-Authenticate") or "").startswith("Bearer "),
+              "anonymous refused, draft-08: %r" % r)
+        exp = int(time.time()) + 5
+        tok = jwt.at({"iss": ISS, "aud": RES, "exp": exp}, "HS256", ISS_KEY)
+        s = await sub08(hub.port, [("match", "a")], bearer(tok))
+        await s.read_to_eof(10)
+        check(s.eof, "the draft-08 stream did not end when its token expired")
+        check(time.time() >= exp - 0.1, "the draft-08 stream ended %.2f s before its token "
+              "expired" % (exp - time.time()))
+        r = (await subscribe(hub.port, ["a"], bearer(jwt.hs256({"mercure": {}}, SUB)),
+                             expect=401)).resp
+        check(r.status == 401 and "draft-07 tokens need" in r.text,
+              "a draft-07 token without a draft-07 key: %r" % r)
 
 
 @case
