@@ -27,6 +27,7 @@ static void check_verify(const char *tok)
     const char *reason = NULL, *reason2 = NULL;
     int rc, rc2;
 
+    memset(&k, 0, sizeof(k));
     k.bytes = (unsigned char *)secret;
     k.len = strlen(secret);
     rc = sh_auth_verify(&k, SH_JWT_HS256, tok, 1700000000000LL, &cl, &reason);

@@ -24,24 +24,32 @@ static int str_eq(sh_str_t a, sh_str_t b)
     return a.len == b.len && memcmp(a.ptr, b.ptr, a.len) == 0;
 }
 
-/* Whether raw[i] is an exact topic seen for the first time (pairwise search). */
-static int first_pairwise(const sh_str_t *raw, size_t i)
+static unsigned char kind_of(const unsigned char *kinds, size_t i)
+{
+    return kinds != NULL ? kinds[i] : SH_SEL_TOPIC;
+}
+
+/* Whether raw[i] is a selector (not `*`) seen for the first time with its kind (pairwise). */
+static int first_pairwise(const sh_str_t *raw, const unsigned char *kinds, size_t i)
 {
     size_t j;
 
     if (is_all(raw[i]))
         return 0;
     for (j = 0; j < i; j++) {
-        if (str_eq(raw[i], raw[j]))
+        if (str_eq(raw[i], raw[j]) && kind_of(kinds, i) == kind_of(kinds, j))
             return 0;
     }
     return 1;
 }
 
-/* Whether raw[i] is an exact topic seen first at i (|seen| maps each to its first index). */
-static int first_mapped(const sh_map_t *seen, const sh_str_t *raw, size_t i)
+/* Whether raw[i] is a selector seen first at i with its kind (|seen| maps each string to its
+ * first index, one map per kind). */
+static int first_mapped(const sh_map_t *seen, const sh_str_t *raw, const unsigned char *kinds,
+                        size_t i)
 {
-    return !is_all(raw[i]) && sh_map_get(seen, raw[i].ptr, raw[i].len) == &raw[i];
+    return !is_all(raw[i]) &&
+           sh_map_get(&seen[kind_of(kinds, i)], raw[i].ptr, raw[i].len) == &raw[i];
 }
 
 /* Compiles the selectors that are URI templates; the array exists only when one is. */
@@ -52,6 +60,8 @@ static int compile_templates(sh_selectors_t *s)
 
     for (i = 0; i < s->ntopics; i++) {
         sh_uritpl_t *t = NULL;
+        if (sh_selectors_kind(s, i) != SH_SEL_TOPIC)
+            continue;
         if (!sh_uritpl_is_template(s->topics[i].ptr, s->topics[i].len))
             continue;
         rc = sh_uritpl_compile(s->topics[i].ptr, s->topics[i].len, &t);
@@ -73,71 +83,96 @@ static int compile_templates(sh_selectors_t *s)
 }
 
 /*
- * Two passes over |raw|: the first counts the distinct topics and their bytes, the second
- * copies them (each NUL-terminated) after the array in the same block.
+ * Two passes over |raw|: the first counts the distinct selectors and their bytes, the second
+ * copies them (each NUL-terminated) after the array in the same block, then their kinds.
  */
-int sh_selectors_init(sh_selectors_t *s, const sh_str_t *raw, size_t n)
+int sh_selectors_init_kinds(sh_selectors_t *s, const sh_str_t *raw, const unsigned char *kinds,
+                            size_t n)
 {
-    sh_map_t seen;
+    sh_map_t seen[2];
     size_t i, k = 0, bytes = 0, size;
-    int all = 0, rc = 0;
+    int all = 0, rc = 0, any08 = 0;
+    unsigned char *kp = NULL;
     char *p;
 
     memset(s, 0, sizeof(*s));
-    sh_map_init(&seen);
+    sh_map_init(&seen[0]);
+    sh_map_init(&seen[1]);
     if (raw == NULL || n == 0)
         return SSEHUB_EINVAL;
     for (i = 0; i < n; i++) {
-        if (raw[i].ptr == NULL || raw[i].len == 0)
+        if (raw[i].ptr == NULL || raw[i].len == 0 || kind_of(kinds, i) > SH_SEL_EXACT)
             return SSEHUB_EINVAL;
+        if (kind_of(kinds, i) != SH_SEL_TOPIC)
+            any08 = 1;
     }
+    if (!any08)
+        kinds = NULL;
     if (n > PAIRWISE_MAX) {
-        rc = sh_map_reserve(&seen, n);
+        rc = sh_map_reserve(&seen[0], n);
+        if (rc == 0 && kinds != NULL)
+            rc = sh_map_reserve(&seen[1], n);
         if (rc != 0)
             goto out;
         for (i = 0; i < n; i++) {
-            if (!is_all(raw[i]) && sh_map_get(&seen, raw[i].ptr, raw[i].len) == NULL)
-                (void)sh_map_put(&seen, raw[i].ptr, raw[i].len, (void *)&raw[i]);
+            sh_map_t *m = &seen[kind_of(kinds, i)];
+            if (!is_all(raw[i]) && sh_map_get(m, raw[i].ptr, raw[i].len) == NULL)
+                (void)sh_map_put(m, raw[i].ptr, raw[i].len, (void *)&raw[i]);
         }
     }
     for (i = 0; i < n; i++) {
         if (is_all(raw[i]))
             all = 1;
-        else if (n > PAIRWISE_MAX ? first_mapped(&seen, raw, i) : first_pairwise(raw, i)) {
+        else if (n > PAIRWISE_MAX ? first_mapped(seen, raw, kinds, i)
+                                  : first_pairwise(raw, kinds, i)) {
             k++;
             bytes += raw[i].len + 1; /* cannot overflow: each string is in memory */
         }
     }
     if (k > 0) {
-        if (k > (SIZE_MAX - bytes) / sizeof(sh_str_t)) {
+        if (k > (SIZE_MAX - bytes - k) / sizeof(sh_str_t)) {
             rc = SSEHUB_ENOMEM;
             goto out;
         }
-        size = k * sizeof(sh_str_t) + bytes;
+        size = k * sizeof(sh_str_t) + bytes + (kinds != NULL ? k : 0);
         s->topics = sh_malloc(size);
         if (s->topics == NULL) {
             rc = SSEHUB_ENOMEM;
             goto out;
         }
         p = (char *)(s->topics + k);
+        if (kinds != NULL) {
+            kp = (unsigned char *)p + bytes;
+            s->kinds = kp;
+        }
         for (i = 0; i < n; i++) {
-            if (n > PAIRWISE_MAX ? !first_mapped(&seen, raw, i) : !first_pairwise(raw, i))
+            if (n > PAIRWISE_MAX ? !first_mapped(seen, raw, kinds, i)
+                                 : !first_pairwise(raw, kinds, i))
                 continue;
             memcpy(p, raw[i].ptr, raw[i].len);
             p[raw[i].len] = '\0';
             s->topics[s->ntopics].ptr = p;
             s->topics[s->ntopics].len = raw[i].len;
+            if (kp != NULL)
+                kp[s->ntopics] = kinds[i];
             s->ntopics++;
             p += raw[i].len + 1;
         }
     }
     s->all = all;
+    s->v08 = any08;
     rc = compile_templates(s);
     if (rc != 0)
         sh_selectors_dispose(s);
 out:
-    sh_map_dispose(&seen);
+    sh_map_dispose(&seen[0]);
+    sh_map_dispose(&seen[1]);
     return rc;
+}
+
+int sh_selectors_init(sh_selectors_t *s, const sh_str_t *raw, size_t n)
+{
+    return sh_selectors_init_kinds(s, raw, NULL, n);
 }
 
 void sh_selectors_dispose(sh_selectors_t *s)

@@ -13,13 +13,23 @@
 
 typedef struct sh_selectors_s sh_selectors_t;
 
+/* How a selector was given, which says how it matches. */
+typedef enum {
+    SH_SEL_TOPIC = 0, /* draft-07 `topic=` or `mercure.*` claim: exact, or a URI template */
+    SH_SEL_EXACT = 1  /* draft-08 `match=`/`matchExact=` or an Exact grant: byte for byte */
+} sh_sel_kind_t;
+
 struct sh_selectors_s {
     sh_str_t *topics;   /* selectors other than `*`, deduplicated; own copies (one allocation) */
     sh_uritpl_t **tpls; /* NULL, or tpls[i]: topics[i] compiled as a URI template (or NULL) */
     size_t ntopics;
     size_t ntemplates; /* how many tpls[i] are not NULL */
-    int all;           /* `*` was among the selectors */
-    int may_private;   /* receives every private update it selects (set by authorization) */
+    /* NULL when every selector is SH_SEL_TOPIC, else kinds[i]: how topics[i] was given
+     * (in the same block as |topics|). */
+    const unsigned char *kinds;
+    int v08;         /* a selector (or `*`) was given as SH_SEL_EXACT: a draft-08 subscription */
+    int all;         /* `*` was among the selectors */
+    int may_private; /* receives every private update it selects (set by authorization) */
     /* Private updates whose topics one of these selectors matches are received too; set
      * by authorization (a JWT's mercure.subscribe), borrowed, NULL for none. */
     const sh_selectors_t *allow;
@@ -33,6 +43,20 @@ struct sh_selectors_s {
  * one) or SSEHUB_ENOMEM.
  */
 int sh_selectors_init(sh_selectors_t *s, const sh_str_t *raw, size_t n);
+
+/**
+ * As sh_selectors_init(), with the kind of each raw selector (|kinds| may be NULL: every
+ * one is SH_SEL_TOPIC). Only SH_SEL_TOPIC selectors are compiled as URI templates; the same
+ * string given as two kinds is two selectors. `*` of any kind sets |all|.
+ */
+int sh_selectors_init_kinds(sh_selectors_t *s, const sh_str_t *raw, const unsigned char *kinds,
+                            size_t n);
+
+/** The kind of selector |i| (SH_SEL_TOPIC when no kinds were given). */
+static inline sh_sel_kind_t sh_selectors_kind(const sh_selectors_t *s, size_t i)
+{
+    return s->kinds != NULL ? (sh_sel_kind_t)s->kinds[i] : SH_SEL_TOPIC;
+}
 void sh_selectors_dispose(sh_selectors_t *s);
 
 /** Whether |ev| is for this subscription (a topic matches, and private rules allow). */

@@ -28,7 +28,7 @@ struct stopic_s {
     sh_uritpl_t *tpl;              /* a URI template entry: compiled; NULL for an exact topic */
     stopic_t *pat_prev, *pat_next; /* in the registry's template list (tpl != NULL) */
     size_t name_len;               /* bytes at |name| */
-    char name[];                   /* the selector; the key of this entry in the map */
+    char name[]; /* the key in the map: the selector, after a NUL for a template */
 };
 
 struct sh_sub_link_s {
@@ -125,27 +125,44 @@ static void link_remove(sh_subs_t *r, sh_sub_link_t *l)
 
 /*
  * Links |l| (its sub set) at the head of the selector |name|'s list; |is_tpl| says it is a
- * valid URI template (the entry then compiles its own copy). 0 or ENOMEM.
+ * valid URI template (the entry then compiles its own copy). A template entry's key is its
+ * text after a NUL byte, which no topic holds: the same string given as an exact selector
+ * (draft-08 `match=`) is another entry, found by the event's topics. 0 or ENOMEM.
  */
 static int link_add(sh_subs_t *r, sh_sub_link_t *l, const sh_str_t *name, int is_tpl)
 {
     sh_map_t *m = topic_map(r);
-    stopic_t *t = sh_map_get(m, name->ptr, name->len);
+    size_t off = is_tpl ? 1 : 0, klen;
+    stopic_t *t;
+    char *key;
 
-    if (t == NULL) {
-        if (name->len > SIZE_MAX - sizeof(*t) - 1)
+    if (name->len > SIZE_MAX - sizeof(*t) - 2)
+        return SSEHUB_ENOMEM;
+    klen = name->len + off;
+    if (is_tpl) {
+        key = sh_malloc(klen);
+        if (key == NULL)
             return SSEHUB_ENOMEM;
-        t = sh_malloc(sizeof(*t) + name->len + 1);
+        key[0] = '\0';
+        memcpy(key + 1, name->ptr, name->len);
+        t = sh_map_get(m, key, klen);
+        sh_free(key);
+    } else {
+        t = sh_map_get(m, name->ptr, name->len);
+    }
+    if (t == NULL) {
+        t = sh_malloc(sizeof(*t) + klen + 1);
         if (t == NULL)
             return SSEHUB_ENOMEM;
         t->head = NULL;
         t->tpl = NULL;
         t->pat_prev = NULL;
         t->pat_next = NULL;
-        t->name_len = name->len;
-        memcpy(t->name, name->ptr, name->len);
-        t->name[name->len] = '\0';
-        if (is_tpl && sh_uritpl_compile(t->name, t->name_len, &t->tpl) != 0) {
+        t->name_len = klen;
+        t->name[0] = '\0';
+        memcpy(t->name + off, name->ptr, name->len);
+        t->name[klen] = '\0';
+        if (is_tpl && sh_uritpl_compile(t->name + 1, name->len, &t->tpl) != 0) {
             sh_free(t);
             return SSEHUB_ENOMEM; /* it compiled for the subscription: only memory can fail */
         }
@@ -252,13 +269,16 @@ static size_t deliver(sh_sub_t *sub, sh_event_t *ev, sh_deliver_cb cb, void *use
     return 1;
 }
 
-/* Whether the template entry |t| matches one of |ev|'s topics. */
+/* Whether the template entry |t| matches one of |ev|'s topics (a template also matches the
+ * topic equal to its text, as in Mercure). */
 static int pattern_matches(const stopic_t *t, const sh_event_t *ev)
 {
     size_t i;
 
     for (i = 0; i < ev->ntopics; i++) {
-        if (sh_uritpl_match(t->tpl, ev->topics[i].ptr, ev->topics[i].len))
+        if ((ev->topics[i].len == t->name_len - 1 &&
+             memcmp(ev->topics[i].ptr, t->name + 1, t->name_len - 1) == 0) ||
+            sh_uritpl_match(t->tpl, ev->topics[i].ptr, ev->topics[i].len))
             return 1;
     }
     return 0;

@@ -15,10 +15,17 @@
 
 #include <jansson.h>
 #include <jwt.h>
+#include <openssl/bn.h>
+#include <openssl/crypto.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/pem.h>
 
 #include "ssehub/errno.h"
 #include "base/alloc.h"
 #include "proto/form.h"
+#include "proto/mercure.h"
 #include "server/auth.h"
 
 #define PEM_MAX   (64 * 1024)
@@ -48,6 +55,23 @@ static jwt_alg_t jwt_alg_of(sh_jwt_alg_t a)
     default:
         return JWT_ALG_HS256;
     }
+}
+
+/* The public key of a PEM text for |alg|: RSA for RS256, an EC P-256 key for ES256. */
+static EVP_PKEY *pem_public_key(const unsigned char *pem, size_t len, sh_jwt_alg_t alg)
+{
+    BIO *bio = BIO_new_mem_buf(pem, (int)len);
+    EVP_PKEY *k = bio != NULL ? PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL) : NULL;
+
+    BIO_free(bio);
+    if (k == NULL)
+        return NULL;
+    if ((alg == SH_JWT_RS256 && EVP_PKEY_base_id(k) != EVP_PKEY_RSA) ||
+        (alg == SH_JWT_ES256 && (EVP_PKEY_base_id(k) != EVP_PKEY_EC || EVP_PKEY_bits(k) != 256))) {
+        EVP_PKEY_free(k);
+        return NULL;
+    }
+    return k;
 }
 
 int sh_auth_key_load(sh_auth_key_t *key, sh_jwt_alg_t alg, const char *value, char *err,
@@ -90,13 +114,63 @@ int sh_auth_key_load(sh_auth_key_t *key, sh_jwt_alg_t alg, const char *value, ch
         sh_auth_key_dispose(key);
         return -1;
     }
+    /* Parsed once for access tokens (OpenSSL). Draft-07 tokens go through libjwt, which
+     * reads the PEM text itself: a key it takes that OpenSSL does not read as a public key
+     * of the algorithm stays usable for them. */
+    key->pkey = pem_public_key(key->bytes, len, alg);
     return 0;
 }
 
 void sh_auth_key_dispose(sh_auth_key_t *key)
 {
     sh_free(key->bytes);
+    EVP_PKEY_free(key->pkey);
     memset(key, 0, sizeof(*key));
+}
+
+int sh_auth_issuer_load(sh_auth_issuer_t *is, const char *value, char *err, size_t errlen)
+{
+    const char *sp = strchr(value, ' ');
+    size_t len = sp != NULL ? (size_t)(sp - value) : strlen(value);
+
+    memset(is, 0, sizeof(*is));
+    is->iss = sh_strndup(value, len);
+    if (is->iss == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (sp == NULL)
+        return 0;
+    if (strncmp(sp + 1, "RS256:", 6) == 0)
+        is->alg = SH_JWT_RS256;
+    else if (strncmp(sp + 1, "ES256:", 6) == 0)
+        is->alg = SH_JWT_ES256;
+    else if (strncmp(sp + 1, "HS256:", 6) == 0)
+        is->alg = SH_JWT_HS256;
+    else {
+        snprintf(err, errlen, "--jwt-issuer: use 'ISS ALG:KEY' (ALG HS256, RS256 or ES256)");
+        sh_auth_issuer_dispose(is);
+        return -1;
+    }
+    if (sh_auth_key_load(&is->key, is->alg, sp + 7, err, errlen) != 0) {
+        sh_auth_issuer_dispose(is);
+        return -1;
+    }
+    if (is->alg != SH_JWT_HS256 && is->key.pkey == NULL) {
+        snprintf(err, errlen, "'%s' is not a PEM %s public key", sp + 7,
+                 is->alg == SH_JWT_RS256 ? "RSA" : "P-256 EC");
+        sh_auth_issuer_dispose(is);
+        return -1;
+    }
+    is->has_key = 1;
+    return 0;
+}
+
+void sh_auth_issuer_dispose(sh_auth_issuer_t *is)
+{
+    sh_free(is->iss);
+    sh_auth_key_dispose(&is->key);
+    memset(is, 0, sizeof(*is));
 }
 
 /* The value of cookie |name| in a Cookie header ("a=1; b=2"), or NULL. */
@@ -154,8 +228,11 @@ int sh_auth_extract(const char *authz, size_t authz_len, const char *cookie, siz
         *token = sh_strndup(v, vlen);
         return *token != NULL ? SH_TOKEN_HEADER : SSEHUB_ENOMEM;
     }
-    if (cookie != NULL && (v = cookie_value(cookie, cookie_len, "mercureAuthorization", &vlen)) &&
-        vlen > 0 && vlen <= TOKEN_MAX) {
+    if (cookie != NULL &&
+        (((v = cookie_value(cookie, cookie_len, SH_MERCURE_COOKIE_08, &vlen)) != NULL && vlen > 0 &&
+          vlen <= TOKEN_MAX) ||
+         ((v = cookie_value(cookie, cookie_len, SH_MERCURE_COOKIE_07, &vlen)) != NULL && vlen > 0 &&
+          vlen <= TOKEN_MAX))) {
         *token = sh_strndup(v, vlen);
         return *token != NULL ? SH_TOKEN_COOKIE : SSEHUB_ENOMEM;
     }
@@ -326,6 +403,7 @@ int sh_auth_verify(const sh_auth_key_t *key, sh_jwt_alg_t alg, const char *token
         goto out;
     }
     rc = read_claims(grants, now_ms, out, reason);
+    out->version = SH_MERCURE_07;
 out:
     json_free_str(grants);
     jwt_free(jwt);
@@ -342,4 +420,447 @@ void sh_claims_dispose(sh_claims_t *c)
         sh_selectors_dispose(&c->subscribe);
     sh_free(c->payload);
     memset(c, 0, sizeof(*c));
+}
+
+/* ---- Mercure 1.0 access tokens (RFC 9068), verified with OpenSSL. libjwt 1.10 (Debian 12)
+ * refuses a header whose typ is not "JWT", so these do not go through it. */
+
+/* Decodes base64url without padding (RFC 7515 §2) into |out| (room for len * 3 / 4 + 3
+ * bytes). Returns the length, or -1 for a character outside the alphabet or a bad length. */
+static long b64url_decode(const char *in, size_t len, unsigned char *out)
+{
+    unsigned long acc = 0;
+    size_t i, o = 0;
+    int bits = 0;
+
+    if (len % 4 == 1)
+        return -1;
+    for (i = 0; i < len; i++) {
+        char c = in[i];
+        int v;
+
+        if (c >= 'A' && c <= 'Z')
+            v = c - 'A';
+        else if (c >= 'a' && c <= 'z')
+            v = c - 'a' + 26;
+        else if (c >= '0' && c <= '9')
+            v = c - '0' + 52;
+        else if (c == '-')
+            v = 62;
+        else if (c == '_')
+            v = 63;
+        else
+            return -1;
+        acc = (acc << 6) | (unsigned long)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[o++] = (unsigned char)(acc >> bits);
+            acc &= (1ul << bits) - 1;
+        }
+    }
+    if (acc != 0) /* non-zero leftover bits: not the canonical encoding */
+        return -1;
+    return (long)o;
+}
+
+/* A token split at its dots, with its header and claims decoded as JSON objects. */
+typedef struct jws_s {
+    const char *token;
+    size_t input_len; /* header "." payload: what the signature covers */
+    const char *sig;
+    size_t sig_len;
+    json_t *header;
+    json_t *claims;
+} jws_t;
+
+/* Decodes one base64url part holding a JSON object; NULL when it is not one. */
+static json_t *part_json(const char *p, size_t len)
+{
+    unsigned char *buf = sh_malloc(len * 3 / 4 + 3);
+    json_error_t jerr;
+    json_t *j = NULL;
+    long n;
+
+    if (buf == NULL)
+        return NULL;
+    n = b64url_decode(p, len, buf);
+    if (n >= 0)
+        j = json_loadb((const char *)buf, (size_t)n, JSON_REJECT_DUPLICATES, &jerr);
+    sh_free(buf);
+    if (j != NULL && !json_is_object(j)) {
+        json_decref(j);
+        j = NULL;
+    }
+    return j;
+}
+
+/* Splits and decodes |token|; 0, or -1 when it is not a JWS compact serialization. */
+static int jws_split(jws_t *j, const char *token, int want_claims)
+{
+    const char *d1, *d2;
+    size_t len = strlen(token);
+
+    memset(j, 0, sizeof(*j));
+    if (len > TOKEN_MAX)
+        return -1;
+    d1 = memchr(token, '.', len);
+    d2 = d1 != NULL ? memchr(d1 + 1, '.', len - (size_t)(d1 + 1 - token)) : NULL;
+    if (d2 == NULL || memchr(d2 + 1, '.', len - (size_t)(d2 + 1 - token)) != NULL)
+        return -1;
+    j->token = token;
+    j->input_len = (size_t)(d2 - token);
+    j->sig = d2 + 1;
+    j->sig_len = len - j->input_len - 1;
+    j->header = part_json(token, (size_t)(d1 - token));
+    if (j->header == NULL)
+        return -1;
+    if (want_claims) {
+        j->claims = part_json(d1 + 1, (size_t)(d2 - d1 - 1));
+        if (j->claims == NULL) {
+            json_decref(j->header);
+            j->header = NULL;
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void jws_dispose(jws_t *j)
+{
+    json_decref(j->header);
+    json_decref(j->claims);
+    memset(j, 0, sizeof(*j));
+}
+
+static int typ_is_at(json_t *header)
+{
+    const char *typ = json_string_value(json_object_get(header, "typ"));
+
+    return typ != NULL && (strcasecmp(typ, SH_MERCURE_AT_TYP) == 0 ||
+                           strcasecmp(typ, "application/" SH_MERCURE_AT_TYP) == 0);
+}
+
+int sh_auth_is_access_token(const char *token)
+{
+    jws_t j;
+    int is;
+
+    if (jws_split(&j, token, 0) != 0)
+        return 0;
+    is = typ_is_at(j.header);
+    jws_dispose(&j);
+    return is;
+}
+
+/* ECDSA P-256: the JWS signature is r || s (32 bytes each, RFC 7518 §3.4); OpenSSL wants
+ * DER. Returns 1 when it verifies. */
+static int verify_es256(EVP_PKEY *k, const unsigned char *in, size_t in_len,
+                        const unsigned char *sig, size_t sig_len)
+{
+    ECDSA_SIG *es = NULL;
+    BIGNUM *r, *s;
+    unsigned char *der = NULL;
+    EVP_MD_CTX *ctx = NULL;
+    int der_len, ok = 0;
+
+    if (sig_len != 64)
+        return 0;
+    es = ECDSA_SIG_new();
+    r = BN_bin2bn(sig, 32, NULL);
+    s = BN_bin2bn(sig + 32, 32, NULL);
+    if (es == NULL || r == NULL || s == NULL || !ECDSA_SIG_set0(es, r, s)) {
+        BN_free(r);
+        BN_free(s);
+        goto out;
+    }
+    der_len = i2d_ECDSA_SIG(es, &der);
+    ctx = EVP_MD_CTX_new();
+    if (der_len > 0 && ctx != NULL && EVP_DigestVerifyInit(ctx, NULL, EVP_sha256(), NULL, k) == 1)
+        ok = EVP_DigestVerify(ctx, der, (size_t)der_len, in, in_len) == 1;
+out:
+    EVP_MD_CTX_free(ctx);
+    OPENSSL_free(der);
+    ECDSA_SIG_free(es);
+    return ok;
+}
+
+/* Whether |sig| is |alg|'s signature of |in| with |key|. */
+static int verify_signature(sh_jwt_alg_t alg, const sh_auth_key_t *key, const unsigned char *in,
+                            size_t in_len, const unsigned char *sig, size_t sig_len)
+{
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int mac_len = 0;
+    EVP_MD_CTX *ctx;
+    int ok = 0;
+
+    if (alg == SH_JWT_HS256) {
+        if (key->bytes == NULL ||
+            HMAC(EVP_sha256(), key->bytes, (int)key->len, in, in_len, mac, &mac_len) == NULL)
+            return 0;
+        return sig_len == mac_len && CRYPTO_memcmp(mac, sig, mac_len) == 0;
+    }
+    if (key->pkey == NULL)
+        return 0;
+    if (alg == SH_JWT_ES256)
+        return verify_es256(key->pkey, in, in_len, sig, sig_len);
+    ctx = EVP_MD_CTX_new();
+    if (ctx != NULL && EVP_DigestVerifyInit(ctx, NULL, EVP_sha256(), NULL, key->pkey) == 1)
+        ok = EVP_DigestVerify(ctx, sig, sig_len, in, in_len) == 1;
+    EVP_MD_CTX_free(ctx);
+    return ok;
+}
+
+static const char *alg_name(sh_jwt_alg_t a)
+{
+    return a == SH_JWT_RS256 ? "RS256" : a == SH_JWT_ES256 ? "ES256" : "HS256";
+}
+
+/* Whether `aud` (a string or an array of strings) names |res|. */
+static int aud_has(json_t *aud, const char *res, size_t res_len)
+{
+    size_t i;
+
+    if (json_is_string(aud))
+        return json_string_length(aud) == res_len &&
+               memcmp(json_string_value(aud), res, res_len) == 0;
+    for (i = 0; json_is_array(aud) && i < json_array_size(aud); i++) {
+        json_t *v = json_array_get(aud, i);
+        if (json_is_string(v) && json_string_length(v) == res_len &&
+            memcmp(json_string_value(v), res, res_len) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* The selectors granted for one action, collected from every Mercure entry. */
+typedef struct grants_s {
+    sh_str_t *raw;
+    unsigned char *kinds;
+    size_t n, cap;
+} grants_t;
+
+static int grants_add(grants_t *g, const char *s, size_t len)
+{
+    if (g->n == g->cap) {
+        size_t cap = g->cap ? g->cap * 2 : 16;
+        sh_str_t *r = sh_realloc(g->raw, cap * sizeof(*r));
+        unsigned char *k;
+
+        if (r == NULL)
+            return SSEHUB_ENOMEM;
+        g->raw = r;
+        k = sh_realloc(g->kinds, cap);
+        if (k == NULL)
+            return SSEHUB_ENOMEM;
+        g->kinds = k;
+        g->cap = cap;
+    }
+    g->raw[g->n].ptr = s;
+    g->raw[g->n].len = len;
+    g->kinds[g->n] = SH_SEL_EXACT;
+    g->n++;
+    return 0;
+}
+
+static void grants_dispose(grants_t *g)
+{
+    sh_free(g->raw);
+    sh_free(g->kinds);
+    memset(g, 0, sizeof(*g));
+}
+
+/* Reads one Mercure authorization detail into the grants. 0, -1 (malformed) or ENOMEM. */
+static int read_detail(json_t *d, grants_t *pub, grants_t *sub, json_t **payload,
+                       const char **reason)
+{
+    json_t *actions = json_object_get(d, "actions"), *topics = json_object_get(d, "topics");
+    int do_pub = 0, do_sub = 0, rc;
+    size_t i;
+
+    *reason = "invalid token: a Mercure authorization_details entry is malformed";
+    if (!json_is_array(actions) || json_array_size(actions) == 0 || !json_is_array(topics) ||
+        json_array_size(topics) > SH_MERCURE_AUTHZ_TOPICS_MAX)
+        return -1;
+    for (i = 0; i < json_array_size(actions); i++) {
+        const char *a = json_string_value(json_array_get(actions, i));
+        if (a != NULL && strcmp(a, SH_MERCURE_ACTION_PUBLISH) == 0)
+            do_pub = 1;
+        else if (a != NULL && strcmp(a, SH_MERCURE_ACTION_SUBSCRIBE) == 0)
+            do_sub = 1;
+        else
+            return -1;
+    }
+    for (i = 0; i < json_array_size(topics); i++) {
+        json_t *t = json_array_get(topics, i), *m, *mt, *mt2;
+        const char *type;
+
+        if (!json_is_object(t))
+            return -1;
+        m = json_object_get(t, "match");
+        mt = json_object_get(t, "matchType");
+        mt2 = json_object_get(t, "match_type");
+        if (!json_is_string(m) || (mt != NULL && mt2 != NULL) ||
+            sh_mercure_check_selector(json_string_value(m), json_string_length(m)) != NULL)
+            return -1;
+        if (mt2 != NULL)
+            mt = mt2;
+        type = mt != NULL ? json_string_value(mt) : SH_MERCURE_MATCH_EXACT;
+        if (type == NULL)
+            return -1;
+        if (strcmp(type, SH_MERCURE_MATCH_URLPATTERN) == 0 || strcmp(type, "URL Pattern") == 0) {
+            *reason = "invalid token: URL Pattern grants are not supported yet";
+            return -1;
+        }
+        if (strcmp(type, SH_MERCURE_MATCH_EXACT) != 0)
+            return -1;
+        rc = 0;
+        if (do_pub)
+            rc = grants_add(pub, json_string_value(m), json_string_length(m));
+        if (rc == 0 && do_sub)
+            rc = grants_add(sub, json_string_value(m), json_string_length(m));
+        if (rc != 0)
+            return rc;
+    }
+    if (do_sub && *payload == NULL)
+        *payload = json_object_get(d, "payload");
+    return 0;
+}
+
+/* The grants of the token's authorization_details into |out|. */
+static int read_details(json_t *claims, sh_claims_t *out, const char **reason)
+{
+    json_t *details = json_object_get(claims, "authorization_details"), *payload = NULL;
+    grants_t pub, sub;
+    size_t i;
+    int rc = 0;
+
+    memset(&pub, 0, sizeof(pub));
+    memset(&sub, 0, sizeof(sub));
+    if (details == NULL)
+        return 0; /* a valid token that grants nothing */
+    if (!json_is_array(details) || json_array_size(details) > SH_MERCURE_AUTHZ_DETAILS_MAX) {
+        *reason = json_is_array(details) ? "invalid token: too many authorization_details"
+                                         : "invalid token: authorization_details is not an array";
+        return -1;
+    }
+    for (i = 0; rc == 0 && i < json_array_size(details); i++) {
+        json_t *d = json_array_get(details, i);
+        const char *type = json_string_value(json_object_get(d, "type"));
+
+        if (!json_is_object(d) || type == NULL) {
+            *reason = "invalid token: an authorization_details entry has no type (RFC 9396)";
+            rc = -1;
+        } else if (strcmp(type, SH_MERCURE_AUTHZ_TYPE) == 0) {
+            rc = read_detail(d, &pub, &sub, &payload, reason);
+        }
+    }
+    if (rc == 0 && pub.n > 0) {
+        rc = sh_selectors_init_kinds(&out->publish, pub.raw, pub.kinds, pub.n);
+        out->has_publish = rc == 0;
+    }
+    if (rc == 0 && sub.n > 0) {
+        rc = sh_selectors_init_kinds(&out->subscribe, sub.raw, sub.kinds, sub.n);
+        out->has_subscribe = rc == 0;
+    }
+    if (rc == 0 && payload != NULL) {
+        char *text = json_dumps(payload, JSON_COMPACT | JSON_ENCODE_ANY);
+        out->payload = text != NULL ? sh_strndup(text, strlen(text)) : NULL;
+        json_free_str(text);
+        if (out->payload == NULL)
+            rc = SSEHUB_ENOMEM;
+    }
+    grants_dispose(&pub);
+    grants_dispose(&sub);
+    if (rc == SSEHUB_EINVAL) {
+        *reason = "invalid token: a Mercure authorization_details entry is malformed";
+        rc = -1;
+    }
+    return rc;
+}
+
+int sh_auth_verify_at(const sh_auth_at_t *at, const char *token, int64_t now_ms, sh_claims_t *out,
+                      const char **reason)
+{
+    const sh_auth_issuer_t *is = NULL;
+    const sh_auth_key_t *key;
+    sh_jwt_alg_t alg;
+    const char *iss, *talg;
+    unsigned char *sig = NULL;
+    long sig_len;
+    int64_t exp, nbf;
+    jws_t j;
+    size_t i;
+    int rc = -1;
+
+    memset(out, 0, sizeof(*out));
+    if (jws_split(&j, token, 1) != 0) {
+        *reason = "invalid token: malformed";
+        return -1;
+    }
+    if (!typ_is_at(j.header)) {
+        *reason = "invalid token: typ is not at+jwt";
+        goto out;
+    }
+    iss = json_string_value(json_object_get(j.claims, "iss"));
+    for (i = 0; iss != NULL && i < at->nissuers; i++) {
+        if (strcmp(at->issuers[i].iss, iss) == 0)
+            is = &at->issuers[i];
+    }
+    if (is == NULL) {
+        *reason = "invalid token: unknown issuer (iss)";
+        goto out;
+    }
+    key = is->has_key ? &is->key : at->role_key;
+    alg = is->has_key ? is->alg : at->role_alg;
+    talg = json_string_value(json_object_get(j.header, "alg"));
+    if (key == NULL || key->bytes == NULL) {
+        *reason = "invalid token: no key configured for this issuer";
+        goto out;
+    }
+    if (talg == NULL || strcmp(talg, alg_name(alg)) != 0) {
+        *reason = "invalid token: wrong algorithm";
+        goto out;
+    }
+    sig = sh_malloc(j.sig_len * 3 / 4 + 3);
+    if (sig == NULL) {
+        rc = SSEHUB_ENOMEM;
+        *reason = "out of memory";
+        goto out;
+    }
+    sig_len = b64url_decode(j.sig, j.sig_len, sig);
+    if (sig_len <= 0 || !verify_signature(alg, key, (const unsigned char *)token, j.input_len, sig,
+                                          (size_t)sig_len)) {
+        *reason = "invalid token: bad signature";
+        goto out;
+    }
+    if (!aud_has(json_object_get(j.claims, "aud"), at->resource, at->resource_len)) {
+        *reason = "invalid token: aud does not name this hub's resource";
+        goto out;
+    }
+    exp = date_ms(json_object_get(j.claims, "exp"));
+    if (exp < 0) {
+        *reason = "invalid token: exp is required (RFC 9068)";
+        goto out;
+    }
+    if (now_ms >= exp) {
+        *reason = "token expired";
+        goto out;
+    }
+    if (json_object_get(j.claims, "nbf") != NULL) {
+        nbf = date_ms(json_object_get(j.claims, "nbf"));
+        if (nbf < 0 || now_ms < nbf) {
+            *reason = nbf < 0 ? "invalid token: nbf is not a number" : "token not valid yet (nbf)";
+            goto out;
+        }
+    }
+    out->exp_ms = exp;
+    out->version = SH_MERCURE_08;
+    rc = read_details(j.claims, out, reason);
+out:
+    sh_free(sig);
+    jws_dispose(&j);
+    if (rc != 0)
+        sh_claims_dispose(out);
+    return rc;
 }

@@ -18,7 +18,26 @@
 typedef struct sh_auth_key_s {
     unsigned char *bytes; /* NULL: no key configured */
     size_t len;
+    void *pkey; /* RS256/ES256: the PEM parsed once (an OpenSSL EVP_PKEY), else NULL */
 } sh_auth_key_t;
+
+/* A --jwt-issuer: the issuer whose Mercure 1.0 access tokens are accepted, and its key. */
+typedef struct sh_auth_issuer_s {
+    char *iss;         /* the `iss` value, exactly (sh_malloc'd) */
+    int has_key;       /* its own ALG:KEY was given */
+    sh_jwt_alg_t alg;  /* when |has_key| */
+    sh_auth_key_t key; /* when |has_key| */
+} sh_auth_issuer_t;
+
+/* What a Mercure 1.0 access token is checked against (borrowed). */
+typedef struct sh_auth_at_s {
+    const sh_auth_issuer_t *issuers;
+    size_t nissuers;
+    const sh_auth_key_t *role_key; /* an issuer without its own key: this one (or NULL), */
+    sh_jwt_alg_t role_alg;         /* with this algorithm */
+    const char *resource;          /* the audience the token must name */
+    size_t resource_len;
+} sh_auth_at_t;
 
 /* The claims ssehub acts on. */
 typedef struct sh_claims_s {
@@ -27,13 +46,14 @@ typedef struct sh_claims_s {
     int has_publish, has_subscribe;
     char *payload;  /* mercure.payload as JSON text (sh_malloc'd), NULL when absent */
     int64_t exp_ms; /* exp in ms since the epoch, 0 when absent */
+    int version;    /* 7: a draft-07 token (the mercure claim); 8: an RFC 9068 access token */
 } sh_claims_t;
 
 /* Where a request's token was found. */
 typedef enum {
     SH_TOKEN_NONE = 0,
     SH_TOKEN_HEADER, /* Authorization: Bearer */
-    SH_TOKEN_COOKIE, /* mercureAuthorization */
+    SH_TOKEN_COOKIE, /* mercureAuthorization or __Secure-mercure_access_token */
     SH_TOKEN_QUERY   /* ?authorization= */
 } sh_token_src_t;
 
@@ -47,8 +67,16 @@ int sh_auth_key_load(sh_auth_key_t *key, sh_jwt_alg_t alg, const char *value, ch
 void sh_auth_key_dispose(sh_auth_key_t *key);
 
 /**
+ * Reads one --jwt-issuer value, "ISS" or "ISS ALG:KEY" (KEY loaded as sh_auth_key_load()
+ * does). Returns 0, or -1 with a one-line message in |err|.
+ */
+int sh_auth_issuer_load(sh_auth_issuer_t *is, const char *value, char *err, size_t errlen);
+void sh_auth_issuer_dispose(sh_auth_issuer_t *is);
+
+/**
  * Finds a request's token, in Mercure's order: the Authorization header (which must then
- * be "Bearer TOKEN"), the mercureAuthorization cookie, the authorization query parameter.
+ * be "Bearer TOKEN"), the __Secure-mercure_access_token cookie (Mercure 1.0), the
+ * mercureAuthorization cookie (draft-07), the authorization query parameter.
  * |authz| is NULL when there is no Authorization header; |cookie| NULL when no Cookie
  * header. On success returns the source (SH_TOKEN_NONE: no token) and, for a token, a
  * sh_malloc'd NUL-terminated copy in |*token| (percent-decoded when from the query).
@@ -68,6 +96,30 @@ int sh_auth_extract(const char *authz, size_t authz_len, const char *cookie, siz
  */
 int sh_auth_verify(const sh_auth_key_t *key, sh_jwt_alg_t alg, const char *token, int64_t now_ms,
                    sh_claims_t *out, const char **reason);
+
+/**
+ * Whether |token| declares itself a Mercure 1.0 access token: its JOSE header's `typ` is
+ * "at+jwt" or "application/at+jwt" (RFC 9068 §2.1, any case). A token whose header cannot
+ * be read is not one (it then fails as a draft-07 token).
+ */
+int sh_auth_is_access_token(const char *token);
+
+/**
+ * Verifies a Mercure 1.0 access token (RFC 9068) against |at|: `typ` at+jwt; `iss` one of
+ * the issuers; the signature with that issuer's key, the algorithm pinned to the issuer's
+ * (or the role's) so that `none` and HS/RS confusion are refused (OpenSSL: HMAC-SHA256,
+ * RSASSA-PKCS1-v1_5 SHA-256, ECDSA P-256 with the JWS r||s signature); `aud` (a string or
+ * an array) containing the resource; `exp` required and `nbf` checked against |now_ms|.
+ * Grants come from the `authorization_details` entries of type SH_MERCURE_AUTHZ_TYPE (at
+ * most SH_MERCURE_AUTHZ_DETAILS_MAX entries, SH_MERCURE_AUTHZ_TOPICS_MAX topics each):
+ * `actions` (publish, subscribe), `topics` ({match, matchType or match_type: Exact}) and
+ * `payload` (kept for the subscription events; the first subscribe entry's); entries of other
+ * types are ignored, and a malformed Mercure entry refuses the token. URL Pattern grants
+ * are refused (not supported yet). Returns 0 with |out| filled (version 8), -1 with a
+ * one-line |*reason|, or SSEHUB_ENOMEM; |out| is left empty on failure.
+ */
+int sh_auth_verify_at(const sh_auth_at_t *at, const char *token, int64_t now_ms, sh_claims_t *out,
+                      const char **reason);
 
 void sh_claims_dispose(sh_claims_t *c);
 

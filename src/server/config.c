@@ -37,6 +37,8 @@ typedef enum {
     K_VERSION,    /* --version */
     K_STRING,     /* a non-empty string stored (a copy) at |off| (char *) */
     K_JWT_ALG,    /* HS256|RS256|ES256 */
+    K_ISSUER,     /* 'ISS[ ALG:KEY]', repeatable (one per environment value) */
+    K_URL,        /* an http(s) URL stored (a copy) at |off| (char *) */
     K_YESNO,      /* a boolean that takes a value on the command line too */
     K_LATER,      /* a flag of a later version that takes a value */
     K_LATER_BOOL  /* a flag of a later version that takes none */
@@ -82,6 +84,8 @@ static const opt_t opts[] = {
     {"publisher-key", K_STRING, FIELD(publisher_key), 0, 0, NULL},
     {"subscriber-key", K_STRING, FIELD(subscriber_key), 0, 0, NULL},
     {"jwt-alg", K_JWT_ALG, 0, 0, 0, NULL},
+    {"jwt-issuer", K_ISSUER, 0, 0, 0, NULL},
+    {"resource", K_URL, FIELD(resource), 0, 0, NULL},
     {"anonymous", K_YESNO, FIELD(anonymous), 0, 0, NULL},
     {"subscriptions", K_BOOL, FIELD(subscriptions), 0, 0, NULL},
     {"tls-cert", K_LATER, 0, 0, 0, NULL},
@@ -98,6 +102,7 @@ typedef struct {
     char shown[300];              /* a value made printable by show() */
     int listen_from_argv;         /* a --listen was applied: later ones add to its list */
     int origin_from_argv;         /* likewise --cors-origin */
+    int issuer_from_argv;         /* likewise --jwt-issuer */
     unsigned char on_argv[NOPTS]; /* the flag is on the command line */
 } parse_t;
 
@@ -147,6 +152,14 @@ static const char *const usage_lines[] = {
     "                             unset: publishing from loopback only [unset]",
     "  --subscriber-key KEY       JWT key of subscribers, likewise [unset]",
     "  --jwt-alg ALG              HS256, RS256 or ES256 [HS256]",
+    "  --jwt-issuer ISSUER        Mercure 1.0: accept RFC 9068 access tokens",
+    "                             (typ at+jwt) whose iss is ISSUER; with",
+    "                             'ISSUER ALG:KEY' they are verified with that",
+    "                             ALG and KEY (secret or PEM file), else with",
+    "                             --publisher-key/--subscriber-key; repeatable",
+    "                             [unset]",
+    "  --resource URL             the audience access tokens must name",
+    "                             [SCHEME://HOST/.well-known/mercure]",
     "  --anonymous yes|no         subscribers without a JWT receive public",
     "                             updates [yes]",
     "  --subscriptions            presence: subscription events and the",
@@ -254,6 +267,9 @@ void sh_config_dispose(sh_config_t *c)
     c->publisher_key = NULL;
     sh_free(c->subscriber_key);
     c->subscriber_key = NULL;
+    clear_list(c->jwt_issuers, &c->njwt_issuers);
+    sh_free(c->resource);
+    c->resource = NULL;
 }
 
 /* ---- messages ------------------------------------------------------------------------------ */
@@ -522,6 +538,40 @@ static int add_items(parse_t *p, const char *v, int from_argv, int origins)
 }
 
 /* Checks and stores the value |v| of the flag |o|. Returns 0 or 2 after one message. */
+/*
+ * Adds one --jwt-issuer value, 'ISS' or 'ISS ALG:KEY' (the issuer ends at the first space).
+ * The first from the command line, and an environment value, replace the list.
+ */
+static int add_issuer(parse_t *p, const char *v, int from_argv)
+{
+    sh_config_t *c = p->c;
+    const char *sp = strchr(v, ' '), *colon;
+    char *copy;
+
+    if (!from_argv || !p->issuer_from_argv)
+        clear_list(c->jwt_issuers, &c->njwt_issuers);
+    if (from_argv)
+        p->issuer_from_argv = 1;
+    if (*v == '\0' || sp == v)
+        return fail(p, "%s: the issuer is empty (use 'ISS' or 'ISS ALG:KEY')", p->who);
+    if (sp != NULL) {
+        colon = strchr(sp + 1, ':');
+        if (colon == NULL || colon[1] == '\0' ||
+            !((colon - sp - 1 == 5) &&
+              (strncmp(sp + 1, "HS256", 5) == 0 || strncmp(sp + 1, "RS256", 5) == 0 ||
+               strncmp(sp + 1, "ES256", 5) == 0)))
+            return fail(p, "%s: '%s' is not 'ISS ALG:KEY' (ALG HS256, RS256 or ES256)", p->who,
+                        show(p, v, strlen(v)));
+    }
+    if (c->njwt_issuers == SH_CONFIG_MAX_ISSUERS)
+        return fail(p, "%s: more than %d issuers", p->who, SH_CONFIG_MAX_ISSUERS);
+    copy = sh_strndup(v, strlen(v));
+    if (copy == NULL)
+        return fail(p, "out of memory");
+    c->jwt_issuers[c->njwt_issuers++] = copy;
+    return 0;
+}
+
 static int apply(parse_t *p, const opt_t *o, const char *v, int from_argv)
 {
     sh_config_t *c = p->c;
@@ -629,6 +679,12 @@ static int apply(parse_t *p, const opt_t *o, const char *v, int from_argv)
             return fail(p, "%s: '%s' is not a supported algorithm (use HS256, RS256 or ES256)",
                         p->who, show(p, v, strlen(v)));
         return 0;
+    case K_ISSUER:
+        return add_issuer(p, v, from_argv);
+    case K_URL:
+        if (strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0)
+            return fail(p, "%s: '%s' is not an http(s) URL", p->who, show(p, v, strlen(v)));
+        return set_str((char **)(void *)((char *)c + o->off), v) < 0 ? fail(p, "out of memory") : 0;
     case K_YESNO:
         if (parse_bool(v, &b) < 0)
             return fail(p, "%s: '%s' is not a valid boolean (use yes or no)", p->who,

@@ -13,6 +13,7 @@
 
 #define SH_CONFIG_MAX_LISTEN    16
 #define SH_CONFIG_MAX_ORIGINS   64
+#define SH_CONFIG_MAX_ISSUERS   16
 #define SH_CONFIG_STORE_DEFAULT "lmdb:./ssehub-data" /* --store */
 
 typedef enum { SH_LOG_ERROR = 0, SH_LOG_WARN, SH_LOG_INFO, SH_LOG_DEBUG } sh_log_level_t;
@@ -51,7 +52,13 @@ typedef struct sh_config_s {
     char *subscriber_key; /* --subscriber-key: likewise */
     sh_jwt_alg_t jwt_alg; /* --jwt-alg: HS256 */
     int anonymous;        /* --anonymous yes|no: 1 */
-    int subscriptions;    /* --subscriptions: presence events and API; 0 */
+    /* Mercure 1.0 access tokens (RFC 9068): --jwt-issuer 'ISS[ ALG:KEY]', repeatable, kept as
+     * given (checked: ISS non-empty, ALG HS256|RS256|ES256, KEY non-empty), and --resource
+     * URL (NULL: SCHEME://HOST/.well-known/mercure from each request). */
+    char *jwt_issuers[SH_CONFIG_MAX_ISSUERS];
+    size_t njwt_issuers;
+    char *resource;
+    int subscriptions; /* --subscriptions: presence events and API; 0 */
 } sh_config_t;
 
 /**

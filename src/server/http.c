@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "base/alloc.h"
+#include "proto/mercure.h"
 #include "server/log.h"
 #include "server/server.h"
 #include "server/ui.h"
@@ -110,6 +111,7 @@ static void req_init(sh_req_t *r, const sh_config_t *cfg)
     sh_buf_init(&r->origin, mh);
     sh_buf_init(&r->authz, mh);
     sh_buf_init(&r->cookie, mh);
+    sh_buf_init(&r->host, mh);
     sh_buf_init(&r->body, (size_t)cfg->max_body);
 }
 
@@ -122,6 +124,7 @@ static void req_dispose(sh_req_t *r)
     sh_buf_dispose(&r->origin);
     sh_buf_dispose(&r->authz);
     sh_buf_dispose(&r->cookie);
+    sh_buf_dispose(&r->host);
     sh_buf_dispose(&r->body);
 }
 
@@ -541,15 +544,17 @@ void sh_cors_headers(sh_conn_t *c, sh_buf_t *b)
         } else if (strlen(allowed) == o->len && memcmp(allowed, o->base, o->len) == 0) {
             sh_buf_append_str(b, "Access-Control-Allow-Origin: ");
             sh_buf_append(b, o->base, o->len);
-            sh_buf_append_str(b, "\r\nAccess-Control-Allow-Credentials: true\r\n"
-                                 "Access-Control-Expose-Headers: Last-Event-ID\r\n"
-                                 "Vary: Origin\r\n");
+            sh_buf_append_str(
+                b, "\r\nAccess-Control-Allow-Credentials: true\r\n"
+                   "Access-Control-Expose-Headers: Last-Event-ID, Mercure-Last-Event-ID, Link\r\n"
+                   "Vary: Origin\r\n");
             return;
         }
     }
     if (any)
-        sh_buf_append_str(b, "Access-Control-Allow-Origin: *\r\n"
-                             "Access-Control-Expose-Headers: Last-Event-ID\r\n");
+        sh_buf_append_str(
+            b, "Access-Control-Allow-Origin: *\r\n"
+               "Access-Control-Expose-Headers: Last-Event-ID, Mercure-Last-Event-ID, Link\r\n");
 }
 
 static const char *method_name(sh_conn_t *c)
@@ -608,6 +613,12 @@ void sh_conn_respond(sh_conn_t *c, int status, const char *content_type, const c
 
 void sh_conn_error(sh_conn_t *c, int status, const char *reason, int close)
 {
+    sh_conn_error_h(c, status, reason, NULL, close);
+}
+
+void sh_conn_error_h(sh_conn_t *c, int status, const char *reason, const char *extra_headers,
+                     int close)
+{
     char body[512];
     int n = snprintf(body, sizeof(body), "%s\n", reason);
 
@@ -621,7 +632,7 @@ void sh_conn_error(sh_conn_t *c, int status, const char *reason, int close)
                      (int)(c->req->url.len > 512 ? 512 : c->req->url.len), c->req->url.base);
     else
         sh_log_debug("%s: %d %s", c->peer, status, reason);
-    sh_conn_respond(c, status, "text/plain; charset=utf-8", NULL, body, (size_t)n);
+    sh_conn_respond(c, status, "text/plain; charset=utf-8", extra_headers, body, (size_t)n);
     sh_conn_flush(c);
 }
 
@@ -713,6 +724,7 @@ static int on_message_begin(llhttp_t *p)
     sh_buf_reset(&r->origin);
     sh_buf_reset(&r->authz);
     sh_buf_reset(&r->cookie);
+    sh_buf_reset(&r->host);
     sh_buf_reset(&r->body);
     r->header_bytes = 0;
     r->has_last_event_id = 0;
@@ -857,6 +869,8 @@ static int on_header_value_complete(llhttp_t *p)
     } else if (r->in_value == H_HOST) {
         if (!sh_host_valid(r->hname.base, r->hname.len))
             r->bad_host = 1;
+        else if (sh_buf_append(&r->host, r->hname.base, r->hname.len) != 0)
+            r->bad_host = 1; /* cannot happen: the host fits in --max-header */
     } else if (r->in_value == H_TE) {
         sh_te_add(&r->te, r->hname.base, r->hname.len);
     }
@@ -1072,6 +1086,11 @@ static void route(sh_conn_t *c)
         else
             respond_text(c, 405, "Allow: GET, POST, OPTIONS\r\n",
                          "method not allowed: use GET to subscribe, POST to publish\n");
+    } else if (path_is(url, path_len, SH_MERCURE_METADATA_PATH)) {
+        if (method == HTTP_GET || method == HTTP_HEAD)
+            sh_authz_metadata(c); /* RFC 9728, with --jwt-issuer */
+        else
+            respond_text(c, 405, "Allow: GET\r\n", "method not allowed: use GET\n");
     } else if (path_is(url, path_len, "/healthz")) {
         if (method == HTTP_GET || method == HTTP_HEAD)
             respond_text(c, 200, "Cache-Control: no-store\r\n", "ok\n");

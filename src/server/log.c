@@ -17,7 +17,8 @@ static FILE *access_fp;
  * Matched in every log line (access log and stderr) after percent-decoding the name,
  * ignoring case, wherever a name=value pair can start (after ?, &, ;, space, quote, comma).
  */
-static const char *const secret_names[] = {"authorization", "access_token", "mercureAuthorization"};
+static const char *const secret_names[] = {"authorization", "access_token", "mercureAuthorization",
+                                           "__Secure-mercure_access_token"};
 
 #define SH_REDACTED "REDACTED"
 

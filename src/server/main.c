@@ -81,6 +81,15 @@ int main(int argc, char **argv)
             sh_config_dispose(&cfg);
             return 2;
         }
+        for (size_t i = 0; i < cfg.njwt_issuers; i++) {
+            if (sh_auth_issuer_load(&server.issuers[i], cfg.jwt_issuers[i], err, sizeof(err)) !=
+                0) {
+                fprintf(stderr, "ssehub: --jwt-issuer: %s\n", err);
+                sh_config_dispose(&cfg);
+                return 2;
+            }
+            server.nissuers++;
+        }
     }
     server.cfg = &cfg;
     server.nworkers = cfg.threads;
@@ -136,6 +145,8 @@ int main(int argc, char **argv)
     sh_access_log_close();
     sh_auth_key_dispose(&server.publisher_key);
     sh_auth_key_dispose(&server.subscriber_key);
+    for (size_t i = 0; i < server.nissuers; i++)
+        sh_auth_issuer_dispose(&server.issuers[i]);
     sh_config_dispose(&cfg);
     return 0;
 }

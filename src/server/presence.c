@@ -297,7 +297,7 @@ static int may_read(sh_conn_t *c, const char *path, size_t path_len)
 {
     sh_server_t *srv = c->w->srv;
 
-    if (srv->subscriber_key.bytes == NULL) {
+    if (!sh_authz_subscribers_checked(srv)) {
         if (srv->cfg->anonymous)
             return 1;
         sh_conn_error(c, 401, "missing token: anonymous subscribers are refused (--anonymous no)",

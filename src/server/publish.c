@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "base/alloc.h"
+#include "proto/mercure.h"
 #include "server/log.h"
 #include "server/pubreq.h"
 #include "server/server.h"
@@ -252,6 +253,24 @@ static int media_type_is(const sh_buf_t *ct, const char *want)
     return (size_t)(end - p) == n && strncasecmp(p, want, n) == 0;
 }
 
+/*
+ * The stricter rules of a Mercure 1.0 publish (one authorized by an access token), beyond
+ * those pubreq.c applies to both versions: no topic `*` or topic resolving into the hub's
+ * namespace, no id starting with '#' or "earliest", no type "mercure". NULL or a reason.
+ */
+static const char *check_08(const sh_pubreq_t *r)
+{
+    size_t i;
+
+    for (i = 0; i < r->ntopics; i++) {
+        if (r->topics[i].len == 1 && r->topics[i].ptr[0] == '*')
+            return "topic \"*\" is not a topic (it selects every topic)";
+        if (sh_mercure_topic_reserved(SH_MERCURE_08, r->topics[i].ptr, r->topics[i].len))
+            return "topic resolves into /.well-known/mercure, the hub's own namespace";
+    }
+    return sh_mercure_check_publish_08(r->id.ptr, r->id.len, r->type.ptr, r->type.len);
+}
+
 void sh_publish_handle(sh_conn_t *c)
 {
     sh_worker_t *w = c->w;
@@ -260,7 +279,7 @@ void sh_publish_handle(sh_conn_t *c)
     sh_event_init_t *init;
     pub_t *p;
     const char *reason = NULL;
-    int status, expected;
+    int status, expected, version;
 
     if (media_type_is(&c->req->ctype, "application/x-www-form-urlencoded")) {
         kind = SH_PUBREQ_FORM;
@@ -284,7 +303,12 @@ void sh_publish_handle(sh_conn_t *c)
         sh_pubreq_dispose(&r);
         return;
     }
-    if (!sh_authz_publish(c, r.topics, r.ntopics)) { /* authz.c sent the 401/403 */
+    if (!sh_authz_publish(c, r.topics, r.ntopics, &version)) { /* authz.c sent the 401/403 */
+        sh_pubreq_dispose(&r);
+        return;
+    }
+    if (version == SH_MERCURE_08 && (reason = check_08(&r)) != NULL) {
+        sh_conn_error(c, 400, reason, 0);
         sh_pubreq_dispose(&r);
         return;
     }

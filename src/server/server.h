@@ -152,6 +152,8 @@ struct sh_server_s {
     ssehub_rcbuf_t *heartbeat;    /* ":\n\n", shared by every stream */
     sh_auth_key_t publisher_key;  /* --publisher-key (bytes NULL: loopback publishing only) */
     sh_auth_key_t subscriber_key; /* --subscriber-key (bytes NULL: anonymous subscribers) */
+    sh_auth_issuer_t issuers[SH_CONFIG_MAX_ISSUERS]; /* --jwt-issuer: Mercure 1.0 tokens */
+    size_t nissuers;
     int64_t started_ms;
     /* Stopping (sh_server_stop): 0 running, 1 the loops announce every stream's leave
      * (--subscriptions), 2 the loops close their streams and end. */
@@ -180,6 +182,7 @@ typedef struct sh_req_s {
     sh_buf_t origin;
     sh_buf_t authz;  /* Authorization */
     sh_buf_t cookie; /* Cookie (several headers joined with "; ") */
+    sh_buf_t host;   /* Host, when valid (the resource of access tokens, authz.c) */
     sh_buf_t body;
     size_t header_bytes;
     int has_last_event_id;
@@ -309,6 +312,9 @@ void sh_conn_drop_request(sh_conn_t *c);
 void sh_conn_respond(sh_conn_t *c, int status, const char *content_type, const char *extra_headers,
                      const char *body, size_t body_len);
 void sh_conn_error(sh_conn_t *c, int status, const char *reason, int close);
+/* As sh_conn_error(), with more response headers (each ending in CRLF), or NULL. */
+void sh_conn_error_h(sh_conn_t *c, int status, const char *reason, const char *extra_headers,
+                     int close);
 /* CORS response headers for the request's Origin into |b| (nothing when not allowed). */
 void sh_cors_headers(sh_conn_t *c, sh_buf_t *b);
 
@@ -350,7 +356,12 @@ void sh_publish_detach(sh_conn_t *c);
 /* Logs at start what publishing and subscribing require. */
 void sh_authz_log_policy(const sh_server_t *srv);
 /* Whether |c| may publish an update to |topics|; if not, the error is sent (returns 0). */
-int sh_authz_publish(sh_conn_t *c, const sh_str_t *topics, size_t ntopics);
+int sh_authz_publish(sh_conn_t *c, const sh_str_t *topics, size_t ntopics, int *version);
+/* Whether tokens are checked at all for publishers / subscribers (a key or --jwt-issuer). */
+int sh_authz_publishers_checked(const sh_server_t *srv);
+int sh_authz_subscribers_checked(const sh_server_t *srv);
+/* Answers GET /.well-known/oauth-protected-resource/.well-known/mercure (RFC 9728). */
+void sh_authz_metadata(sh_conn_t *c);
 /* Authorizes a subscription: sets c->claims / c->sub.sel.allow; 0, or -1 after an error. */
 int sh_authz_subscribe(sh_conn_t *c, const char *query, size_t query_len);
 /* The stream is registered: private-update rights and the exp order. */

@@ -10,27 +10,15 @@
 #include "base/alloc.h"
 #include "base/str.h"
 #include "proto/form.h"
+#include "proto/mercure.h"
 #include "server/log.h"
 #include "server/server.h"
 #include "ssehub/errno.h"
 
 static void stream_end(sh_conn_t *c, int reason);
 
-static int valid_last_id(const char *s, size_t len)
-{
-    size_t i;
-
-    for (i = 0; i < len; i++) {
-        unsigned char ch = (unsigned char)s[i];
-
-        if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
-            return 0;
-    }
-    return 1;
-}
-
 /* Queues the response head, ':' comment and retry: one frame. */
-static int queue_stream_head(sh_conn_t *c, const sh_replay_t *rp)
+static int queue_stream_head(sh_conn_t *c, const sh_replay_t *rp, int v07)
 {
     const sh_config_t *cfg = c->w->srv->cfg;
     sh_buf_t b;
@@ -41,9 +29,14 @@ static int queue_stream_head(sh_conn_t *c, const sh_replay_t *rp)
                           "Content-Type: text/event-stream\r\n"
                           "Cache-Control: no-cache\r\n"
                           "X-Accel-Buffering: no\r\n" SH_LINK_HEADER "Connection: close\r\n"
-                          "Last-Event-ID: ");
+                          "" SH_MERCURE_LAST_ID_HEADER ": ");
     sh_buf_append(&b, rp->last_event_id, rp->last_event_id_len);
     sh_buf_append_str(&b, "\r\n");
+    if (v07) { /* draft-07 clients read this one */
+        sh_buf_append_str(&b, "Last-Event-ID: ");
+        sh_buf_append(&b, rp->last_event_id, rp->last_event_id_len);
+        sh_buf_append_str(&b, "\r\n");
+    }
     sh_cors_headers(c, &b);
     sh_buf_append_str(&b, "\r\n:\n");
     if (cfg->retry_ms >= 0) {
@@ -60,77 +53,130 @@ static int queue_stream_head(sh_conn_t *c, const sh_replay_t *rp)
     return rc;
 }
 
+/* A subscription's selectors and resumption point, read from its query. */
+typedef struct subq_s {
+    sh_str_t *sel;        /* decoded selectors (into |decoded|) */
+    unsigned char *kinds; /* their kinds (sh_sel_kind_t) */
+    size_t n;             /* how many */
+    const char *last_id;  /* NULL: none */
+    size_t last_id_len;
+    int v07, v08; /* draft-07 / draft-08 parameters were used */
+    char *decoded;
+} subq_t;
+
+/*
+ * Reads the Mercure parameters of |query| (sh_mercure_query_param says which is which):
+ * selectors of both drafts with their kinds, and the last event id (draft-08's
+ * last_event_id, draft-07's lastEventID; the Last-Event-ID header wins over both).
+ * Returns NULL, or the reason for a 400 (|status| set) or 500.
+ */
+static const char *read_query(sh_conn_t *c, const char *query, size_t query_len, size_t max,
+                              subq_t *q, int *status, char *buf, size_t buflen)
+{
+    sh_form_iter_t it;
+    const char *name, *value, *why;
+    size_t name_len, value_len, n;
+    char *dp;
+
+    *status = 400;
+    q->decoded = sh_malloc(query_len + 1);
+    q->sel = sh_calloc(max + 1, sizeof(*q->sel));
+    q->kinds = sh_calloc(max + 1, 1);
+    if (q->decoded == NULL || q->sel == NULL || q->kinds == NULL) {
+        *status = 500;
+        return "out of memory";
+    }
+    dp = q->decoded;
+    sh_form_iter_init(&it, query, query_len);
+    while (sh_form_next(&it, &name, &name_len, &value, &value_len)) {
+        /* The name is decoded where the value goes next (both fit: decoding never grows). */
+        sh_mercure_qparam_t kind = sh_mercure_query_param(dp, sh_form_decode(name, name_len, dp));
+
+        switch (kind) {
+        case SH_MQ_MATCH_UNKNOWN:
+            snprintf(buf, buflen,
+                     "unknown selector parameter '%.*s': use match, matchExact or "
+                     "matchURLPattern (or topic)",
+                     (int)(name_len > 40 ? 40 : name_len), name);
+            return buf;
+        case SH_MQ_MATCH_URLPATTERN:
+            return "matchURLPattern is not supported yet: use match= (exact) or topic= (URI "
+                   "template)";
+        case SH_MQ_TOPIC:
+        case SH_MQ_MATCH_EXACT:
+            n = sh_form_decode(value, value_len, dp);
+            why = sh_mercure_check_selector(dp, n);
+            if (why != NULL)
+                return why;
+            if (q->n == max) {
+                snprintf(buf, buflen, "too many topics (limit %zu, --max-topics)", max);
+                return buf;
+            }
+            q->sel[q->n].ptr = dp;
+            q->sel[q->n].len = n;
+            q->kinds[q->n] = kind == SH_MQ_TOPIC ? SH_SEL_TOPIC : SH_SEL_EXACT;
+            q->n++;
+            if (kind == SH_MQ_TOPIC)
+                q->v07 = 1;
+            else
+                q->v08 = 1;
+            dp += n;
+            break;
+        case SH_MQ_LAST_ID_07:
+        case SH_MQ_LAST_ID_08:
+            n = sh_form_decode(value, value_len, dp);
+            /* Both given: draft-08's wins (a client sending both knows both). */
+            if (q->last_id == NULL || kind == SH_MQ_LAST_ID_08) {
+                q->last_id = dp;
+                q->last_id_len = n;
+            }
+            if (kind == SH_MQ_LAST_ID_07)
+                q->v07 = 1;
+            else
+                q->v08 = 1;
+            dp += n;
+            break;
+        default:
+            break;
+        }
+    }
+    if (c->req->has_last_event_id && c->req->last_event_id.len > 0) {
+        /* The header wins: on reconnection the browser sends it with the original URL. */
+        q->last_id = c->req->last_event_id.base;
+        q->last_id_len = c->req->last_event_id.len;
+    }
+    if (q->last_id != NULL && q->last_id_len == 0)
+        q->last_id = NULL;
+    if (q->last_id != NULL && (why = sh_mercure_check_last_id(q->last_id, q->last_id_len)))
+        return why;
+    if (q->n == 0)
+        return "missing selector: subscribe with ?match=TOPIC (Mercure 1.0) or ?topic=TOPIC "
+               "(or * for all)";
+    return NULL;
+}
+
 void sh_stream_subscribe(sh_conn_t *c, const char *query, size_t query_len)
 {
     sh_worker_t *w = c->w;
     const sh_config_t *cfg = w->srv->cfg;
-    size_t max_topics = (size_t)cfg->max_topics;
-    sh_str_t *topics = NULL;
-    size_t ntopics = 0;
-    char *decoded = NULL, *dp;
-    const char *last_id = NULL;
-    size_t last_id_len = 0;
-    sh_form_iter_t it;
-    const char *name, *value;
-    size_t name_len, value_len;
+    subq_t q;
     sh_replay_t rp;
+    const char *why;
+    char reason[160];
     size_t i;
-    int rc;
+    int rc, status;
 
     memset(&rp, 0, sizeof(rp));
-    decoded = sh_malloc(query_len + 1);
-    topics = sh_calloc(max_topics + 1, sizeof(*topics));
-    if (decoded == NULL || topics == NULL) {
-        sh_conn_error(c, 500, "out of memory", 1);
-        goto out;
-    }
-    dp = decoded;
-    sh_form_iter_init(&it, query, query_len);
-    while (sh_form_next(&it, &name, &name_len, &value, &value_len)) {
-        int is_topic = sh_form_name_is(name, name_len, "topic");
-        int is_last = sh_form_name_is(name, name_len, "lastEventID") ||
-                      sh_form_name_is(name, name_len, "Last-Event-ID");
-        size_t n;
-
-        if (!is_topic && !is_last)
-            continue;
-        n = sh_form_decode(value, value_len, dp);
-        if (is_topic) {
-            if (ntopics == max_topics) {
-                char reason[80];
-
-                snprintf(reason, sizeof(reason), "too many topics (limit %zu, --max-topics)",
-                         max_topics);
-                sh_conn_error(c, 400, reason, 0);
-                goto out;
-            }
-            topics[ntopics].ptr = dp;
-            topics[ntopics].len = n;
-            ntopics++;
-        } else {
-            last_id = dp;
-            last_id_len = n;
-        }
-        dp += n;
-    }
-    if (c->req->has_last_event_id && c->req->last_event_id.len > 0) {
-        /* The header wins: on reconnection the browser sends it with the original URL. */
-        last_id = c->req->last_event_id.base;
-        last_id_len = c->req->last_event_id.len;
-    }
-    if (last_id != NULL && last_id_len == 0)
-        last_id = NULL;
-    if (last_id != NULL && !valid_last_id(last_id, last_id_len)) {
-        sh_conn_error(c, 400, "invalid Last-Event-ID: control characters", 0);
-        goto out;
-    }
-    if (ntopics == 0) {
-        sh_conn_error(c, 400, "missing topic: subscribe with ?topic=NAME (or topic=* for all)", 0);
+    memset(&q, 0, sizeof(q));
+    why = read_query(c, query, query_len, (size_t)cfg->max_topics, &q, &status, reason,
+                     sizeof(reason));
+    if (why != NULL) {
+        sh_conn_error(c, status, why, 0);
         goto out;
     }
     if (sh_authz_subscribe(c, query, query_len) != 0)
         goto out; /* authz.c sent the 401 */
-    rc = sh_selectors_init(&c->sub.sel, topics, ntopics);
+    rc = sh_selectors_init_kinds(&c->sub.sel, q.sel, q.kinds, q.n);
     if (rc != 0) {
         sh_conn_error(c, rc == SSEHUB_ENOMEM ? 500 : 400,
                       rc == SSEHUB_ENOMEM ? "out of memory" : "empty topic", 0);
@@ -138,9 +184,9 @@ void sh_stream_subscribe(sh_conn_t *c, const char *query, size_t query_len)
     }
     if (c->claims != NULL && c->claims->has_subscribe)
         c->sub.sel.allow = &c->claims->subscribe; /* private updates: replayed and live */
-    rc = sh_store_replay(w->srv->store, &c->sub.sel, last_id, last_id_len, sh_wall_ms(), &rp);
+    rc = sh_store_replay(w->srv->store, &c->sub.sel, q.last_id, q.last_id_len, sh_wall_ms(), &rp);
     if (rc == 0)
-        rc = queue_stream_head(c, &rp);
+        rc = queue_stream_head(c, &rp, q.v07 || !q.v08);
     for (i = 0; rc == 0 && i < rp.n; i++)
         rc = sh_conn_queue(c, rp.events[i]->wire, 0);
     if (rc == 0) {
@@ -171,8 +217,9 @@ out:
     if (c->state != SH_CONN_STREAM)
         sh_authz_stream_closed(c); /* refused: the token's claims go */
     sh_replay_dispose(&rp);
-    sh_free(topics);
-    sh_free(decoded);
+    sh_free(q.sel);
+    sh_free(q.kinds);
+    sh_free(q.decoded);
 }
 
 void sh_stream_closed(sh_conn_t *c)

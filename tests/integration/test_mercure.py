@@ -11,6 +11,7 @@ Usage: test_mercure.py [-k SUBSTRING]... PATH-TO-SSEHUB
 """
 import argparse
 import asyncio
+import json
 import os
 import sys
 import tempfile
@@ -22,7 +23,7 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from hubtest import jwt  # noqa: E402
-from hubtest.http import Conn, Fail, Stream, check, patient  # noqa: E402
+from hubtest.http import Conn, Fail, Stream, check, patient, request  # noqa: E402
 from hubtest.hub import Hub, kill_leftovers  # noqa: E402
 
 PUB = "publisher-secret-0123456789abcdef"
@@ -61,6 +62,296 @@ async def subscribe(port, topics, headers=(), expect=200, **extra):
 
 def datas(s):
     return [e.data for e in s.events]
+
+
+def q08(pairs):
+    return "/.well-known/mercure?" + urllib.parse.urlencode(pairs)
+
+
+async def sub08(port, pairs, headers=(), expect=200):  # noqa: D103
+    return await Stream.subscribe(port, path=q08(pairs), headers=list(headers),
+                                  expect_status=expect)
+
+
+async def until_marker(s, marker="end", timeout=5):
+    """Reads until the event whose data is |marker| (published last, on a topic every
+    stream of the case selects): what came before it is all the stream got."""
+    ok = await s.read_until(lambda st: marker in datas(st), timeout)
+    check(ok, "no %r event; got %r" % (marker, datas(s)))
+    return [d for d in datas(s) if d != marker]
+
+
+@case
+async def draft08_subscribe(exe):
+    """Mercure 1.0 subscriptions: match= and matchExact= exact byte for byte (a URI
+    template given as match= is a topic like any other), `*`, both versions in one request
+    and side by side; the 400s of the draft's rules; last_event_id and the headers."""
+    tpl = "https://example.com/books/{id}"
+    async with Hub(exe, []) as hub:
+        p = hub.port
+        exact = await sub08(p, [("match", tpl), ("match", "end")])
+        exact2 = await sub08(p, [("matchExact", "https://example.com/books/1"),
+                                 ("matchExact", "end")])
+        every = await sub08(p, [("match", "*")])
+        old = await subscribe(p, [tpl, "end"])
+        both = await sub08(p, [("topic", tpl), ("match", tpl), ("match", "end")])
+        check(exact.resp.header("Mercure-Last-Event-ID") == "earliest" and
+              not exact.resp.has("Last-Event-ID"),
+              "draft-08 stream head: %r" % exact.resp.headers)
+        check(old.resp.header("Mercure-Last-Event-ID") == "earliest" and
+              old.resp.header("Last-Event-ID") == "earliest",
+              "draft-07 stream head: %r" % old.resp.headers)
+        check(both.resp.header("Last-Event-ID") == "earliest", "mixed: %r" % both.resp.headers)
+        for t, d in (("https://example.com/books/1", "b1"), (tpl, "tpl"),
+                     ("https://example.com/books/%7Bid%7D", "enc"), ("end", "end")):
+            r = await publish(p, [("topic", t), ("data", d)])
+            check(r.status == 200, "publish %s: %r" % (t, r))
+        check(await until_marker(exact) == ["tpl"], "match= got %r" % datas(exact))
+        check(await until_marker(exact2) == ["b1"], "matchExact= got %r" % datas(exact2))
+        check(await until_marker(every) == ["b1", "tpl", "enc"], "match=* got %r" % datas(every))
+        # {id} matches "%7Bid%7D" too: a value the expansion percent-encodes.
+        check(await until_marker(old) == ["b1", "tpl", "enc"], "topic= got %r" % datas(old))
+        check(await until_marker(both) == ["b1", "tpl", "enc"],
+              "topic= and match= got %r" % datas(both))
+        first = exact.events[0].id
+
+        # Resuming: last_event_id beside lastEventID; the Last-Event-ID header first.
+        s = await sub08(p, [("match", "*"), ("last_event_id", first)])
+        check(await until_marker(s) == ["enc"], "last_event_id: %r" % datas(s))
+        check(s.resp.header("Mercure-Last-Event-ID") == first,
+              "Mercure-Last-Event-ID %r, asked %r" % (s.resp.headers, first))
+        s = await sub08(p, [("match", "*"), ("last_event_id", "earliest")],
+                        headers=[("Last-Event-ID", first)])
+        check(await until_marker(s) == ["enc"], "header before last_event_id: %r" % datas(s))
+        s = await sub08(p, [("topic", "*"), ("lastEventID", first)])
+        check(await until_marker(s) == ["enc"], "lastEventID: %r" % datas(s))
+
+        # The draft's 400s, each with a one-line reason.
+        for pairs, why in (
+                ([("Match", "a")], "unknown selector parameter"),
+                ([("matchexact", "a")], "unknown selector parameter"),
+                ([("match_exact", "a"), ("match", "b")], "unknown selector parameter"),
+                ([("MATCHTYPE", "Exact"), ("match", "b")], "unknown selector parameter"),
+                ([("last_event_id", "1")], "missing selector"),
+                ([("matchURLPattern", "https://e.x/*")], "not supported yet"),
+                ([("match_urlpattern", "https://e.x/*")], "not supported yet"),
+                ([("match", "")], "empty topic"),
+                ([("match", "a\u200bb")], "format character"),
+                ([("match", "\ufeffa")], "format character"),
+                ([("match", "a\x01")], "control character"),
+                ([("match", "a\u0085")], "control character"),
+                ([("topic", "a\x7f")], "control character"),
+                ([("match", "a" * 4097)], "too long"),
+                ([("match", "a"), ("last_event_id", "x\ny")], "Last-Event-ID")):
+            r = (await sub08(p, pairs, expect=400)).resp
+            check(r.status == 400 and why in r.text and r.text.count("\n") == 1,
+                  "%r: %r" % (pairs, r))
+        r = (await Stream.subscribe(p, path="/.well-known/mercure?match=a%FFb",
+                                    expect_status=400)).resp
+        check(r.status == 400 and "UTF-8" in r.text, "not UTF-8: %r" % r)
+        r = (await Stream.subscribe(p, path="/.well-known/mercure", expect_status=400)).resp
+        check(r.status == 400 and "missing selector" in r.text, "no selector: %r" % r)
+        many = [("match", "t%d" % i) for i in range(101)]
+        r = (await sub08(p, many, expect=400)).resp
+        check(r.status == 400 and "too many topics" in r.text, "101 selectors: %r" % r)
+        s = await sub08(p, many[:100])
+        check(s.resp.status == 200, "100 selectors: %r" % s.resp)
+
+
+ISS = "https://issuer.example"
+ISS_KEY = "issuer-secret-0123456789abcdef0123"
+RES = "http://127.0.0.1/.well-known/mercure"  # the Host the test client sends, no port
+META = "http://127.0.0.1/.well-known/oauth-protected-resource/.well-known/mercure"
+
+
+def both_versions_flags(d):
+    """One set of flags for both protocol versions: draft-07 keys (HS256) and three
+    Mercure 1.0 issuers (HS256 with its own secret, RS256 and ES256 with PEM files)."""
+    rs_priv, rs_pub = jwt.rsa_keypair(d)
+    es_priv, es_pub = jwt.ec_keypair(d)
+    flags = ["--publisher-key", PUB, "--subscriber-key", SUB,
+             "--jwt-issuer", ISS + " HS256:" + ISS_KEY,
+             "--jwt-issuer", "https://rs.example RS256:" + rs_pub,
+             "--jwt-issuer", "https://es.example ES256:" + es_pub,
+             "--cors-origin", "https://app.example"]
+    return flags, rs_priv, es_priv
+
+
+def www(r):
+    return r.header("WWW-Authenticate") or ""
+
+
+@case
+async def both_versions(exe):
+    """A draft-07 publisher and a draft-08 subscriber, and the reverse, on one hub; access
+    tokens signed HS256, RS256 and ES256; private updates both ways; presence of neither
+    version's token weakening the other's checks."""
+    with tempfile.TemporaryDirectory(prefix="ssehub-mercure-") as d:
+        flags, rs_priv, es_priv = both_versions_flags(d)
+        topic = "https://example.com/books/1"
+        sub08_tok = jwt.at(jwt.at_claims(ISS, RES, [jwt.detail(["subscribe"], [topic, "end"],
+                                                               payload={"u": 1})]),
+                           "HS256", ISS_KEY)
+        pub08_rs = jwt.at(jwt.at_claims("https://rs.example", [RES, "https://other"],
+                                        [jwt.detail(["publish"], [topic, "end"])]),
+                          "RS256", rs_priv)
+        pub08_es = jwt.at(jwt.at_claims("https://es.example", RES,
+                                        [jwt.detail(["publish", "subscribe"], ["*"])]),
+                          "ES256", es_priv)
+        pub07 = jwt.hs256({"mercure": {"publish": ["*"]}}, PUB)
+        sub07 = jwt.hs256({"mercure": {"subscribe": ["https://example.com/books/{id}", "end"]}},
+                          SUB)
+        async with Hub(exe, flags) as hub:
+            p = hub.port
+            # Subscribers of both versions, each authorised for private updates; and an
+            # anonymous one of each, which gets public updates only.
+            s08 = await sub08(p, [("match", topic), ("match", "end")], bearer(sub08_tok))
+            s08c = await sub08(p, [("match", topic), ("match", "end")],
+                               [("Cookie", "__Secure-mercure_access_token=" + sub08_tok)])
+            s07 = await subscribe(p, ["https://example.com/books/{id}", "end"], bearer(sub07))
+            s07q = await subscribe(p, ["https://example.com/books/{id}", "end"],
+                                   authorization=sub07)
+            anon08 = await sub08(p, [("match", topic), ("match", "end")])
+            anon07 = await subscribe(p, [topic, "end"])
+            for tok, data, private in ((pub07, "07-public", False), (pub07, "07-private", True),
+                                       (pub08_rs, "08rs-private", True),
+                                       (pub08_es, "08es-public", False)):
+                pairs = [("topic", topic), ("data", data)] + ([("private", "on")] if private else [])
+                r = await publish(p, pairs, bearer(tok))
+                check(r.status == 200 and r.header("Content-Type") == "text/plain; charset=utf-8",
+                      "publish %s: %r" % (data, r))
+            r = await publish(p, [("topic", "end"), ("data", "end")], bearer(pub08_rs))
+            check(r.status == 200, "end marker: %r" % r)
+            every = ["07-public", "07-private", "08rs-private", "08es-public"]
+            for name, s in (("draft-08 header", s08), ("draft-08 cookie", s08c),
+                            ("draft-07 header", s07), ("draft-07 query", s07q)):
+                got = await until_marker(s)
+                check(got == every, "%s subscriber got %r" % (name, got))
+            for name, s in (("anonymous draft-08", anon08), ("anonymous draft-07", anon07)):
+                got = await until_marker(s)
+                check(got == ["07-public", "08es-public"], "%s got %r" % (name, got))
+
+            # RFC 6750 errors, with the RFC 9728 metadata URL.
+            r = await publish(p, [("topic", topic), ("data", "x")])
+            check(r.status == 401 and www(r).startswith("Bearer ") and
+                  'resource_metadata="%s"' % META in www(r) and "error=" not in www(r),
+                  "no token: %r" % r)
+            bad = jwt.at(jwt.at_claims(ISS, RES, [jwt.detail(["publish"], ["*"])]), "HS256",
+                         "wrong-key")
+            r = await publish(p, [("topic", topic), ("data", "x")], bearer(bad))
+            check(r.status == 401 and 'error="invalid_token"' in www(r) and
+                  "signature" in r.text, "bad signature: %r" % r)
+            for claims, why in (
+                    (jwt.at_claims(ISS, "http://elsewhere/.well-known/mercure",
+                                   [jwt.detail(["publish"], ["*"])]), "aud"),
+                    (jwt.at_claims("https://unknown", RES, [jwt.detail(["publish"], ["*"])]),
+                     "issuer"),
+                    (jwt.at_claims(ISS, RES, [jwt.detail(["publish"], ["*"])], lifetime=-10),
+                     "expired"),
+                    ({"iss": ISS, "aud": RES,
+                      "authorization_details": [jwt.detail(["publish"], ["*"])]}, "exp"),
+                    (jwt.at_claims(ISS, RES, [jwt.detail(["publish"], ["*"])],
+                                   nbf=int(time.time()) + 600), "nbf"),
+                    (jwt.at_claims(ISS, RES, [{"type": jwt.MERCURE_DETAIL, "actions": ["publish"],
+                                               "topics": [{"match": "*", "matchType": "Bad"}]}]),
+                     "malformed"),
+                    (jwt.at_claims(ISS, RES, [jwt.detail(["publish"], ["https://e.x/*"],
+                                                         match_type="URLPattern")]),
+                     "not supported yet")):
+                r = await publish(p, [("topic", topic), ("data", "x")],
+                                  bearer(jwt.at(claims, "HS256", ISS_KEY)))
+                check(r.status == 401 and 'error="invalid_token"' in www(r) and why in r.text,
+                      "%s: %r" % (why, r))
+            # An RS256 token where the issuer pins ES256.
+            wrong_alg = jwt.at(jwt.at_claims("https://es.example", RES,
+                                             [jwt.detail(["publish"], ["*"])]), "RS256", rs_priv)
+            r = await publish(p, [("topic", topic), ("data", "x")], bearer(wrong_alg))
+            check(r.status == 401 and "algorithm" in r.text, "pinned algorithm: %r" % r)
+            r = await publish(p, [("topic", topic), ("data", "x")],
+                              [("Authorization", "Basic eDp5")])
+            check(r.status == 400 and 'error="invalid_request"' in www(r), "Basic: %r" % r)
+            r = await publish(p, [("topic", "https://example.com/books/2"), ("data", "x")],
+                              bearer(pub08_rs))
+            check(r.status == 403 and 'error="insufficient_scope"' in www(r),
+                  "topic outside the grants: %r" % r)
+            r = await publish(p, [("topic", topic), ("data", "x")], bearer(sub08_tok))
+            check(r.status == 403 and 'error="insufficient_scope"' in www(r),
+                  "no publish action: %r" % r)
+            # Access tokens never in the query; draft-07 tokens still are (above).
+            r = (await sub08(p, [("match", topic), ("authorization", sub08_tok)],
+                             expect=400)).resp
+            check(r.status == 400 and 'error="invalid_request"' in www(r) and "query" in r.text,
+                  "access token in the query: %r" % r)
+            # A draft-07 token with an at+jwt-looking claim set is still a draft-07 token.
+            r = await publish(p, [("topic", topic), ("data", "x")],
+                              bearer(jwt.hs256({"iss": ISS, "mercure": {"publish": ["*"]}}, PUB)))
+            check(r.status == 200, "draft-07 token with iss: %r" % r)
+            r = await publish(p, [("topic", topic), ("data", "x")],
+                              bearer(jwt.hs256({"mercure": {"publish": ["*"]}}, ISS_KEY)))
+            check(r.status == 401, "draft-07 token signed with an issuer's key: %r" % r)
+
+            # RFC 9728 metadata.
+            r = await request(p, "GET", "/.well-known/oauth-protected-resource/.well-known/mercure")
+            check(r.status == 200 and r.header("Content-Type") == "application/json",
+                  "metadata: %r" % r)
+            meta = json.loads(r.body)
+            check(meta["resource"] == RES and
+                  meta["authorization_servers"] == [ISS, "https://rs.example",
+                                                    "https://es.example"],
+                  "metadata document: %r" % meta)
+
+
+@case
+async def publish_08_rules(exe):
+    """The stricter draft-08 checks apply to publishes authorised by an access token only;
+    --resource sets the audience."""
+    res = "https://hub.example/.well-known/mercure"
+    async with Hub(exe, ["--publisher-key", PUB, "--jwt-issuer", ISS + " HS256:" + ISS_KEY,
+                         "--resource", res]) as hub:
+        p = hub.port
+        tok08 = jwt.at(jwt.at_claims(ISS, res, [jwt.detail(["publish"], ["*"])]), "HS256",
+                       ISS_KEY)
+        tok07 = jwt.hs256({"mercure": {"publish": ["*"]}}, PUB)
+        r = await publish(p, [("topic", "a"), ("data", "x")],
+                          bearer(jwt.at(jwt.at_claims(ISS, RES, [jwt.detail(["publish"], ["*"])]),
+                                        "HS256", ISS_KEY)))
+        check(r.status == 401 and "aud" in r.text, "the request's URL is not the resource: %r" % r)
+        for pairs, why in (
+                ([("topic", "*")], "*"),
+                ([("topic", "mercure/x")], "/.well-known/mercure"),
+                ([("topic", "/a/../.well-known/mercure/x")], "/.well-known/mercure"),
+                ([("topic", "?x")], "/.well-known/mercure"),
+                ([("topic", "a"), ("id", "#1")], "'#'"),
+                ([("topic", "a"), ("type", "mercure")], "mercure"),
+                ([("topic", "a"), ("id", "earliest")], "earliest"),
+                ([("topic", "a\x01")], "control"),
+                ([("topic", "a"), ("type", "t\x7f")], "control")):
+            r = await publish(p, pairs + [("data", "x")], bearer(tok08))
+            check(r.status == 400 and why in r.text and
+                  r.header("Content-Type") == "text/plain; charset=utf-8",
+                  "draft-08 %r: %r" % (pairs, r))
+        # Not UTF-8 data: 400 in both versions.
+        for tok in (tok08, tok07):
+            c = await Conn.open(p)
+            try:
+                c.send(b"POST /.well-known/mercure HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                       b"Authorization: Bearer " + tok.encode() + b"\r\n"
+                       b"Content-Type: application/x-www-form-urlencoded\r\n"
+                       b"Content-Length: 16\r\n\r\ntopic=a&data=%FF")
+                await c.drain()
+                r = await c.read_response(10)
+            finally:
+                c.close()
+            check(r.status == 400 and "UTF-8" in r.text, "non-UTF-8 data: %r" % r)
+        # The same publishes with a draft-07 token: draft-07's rules (an opaque topic).
+        for pairs in ([("topic", "mercure/x")], [("topic", "a"), ("id", "#1")],
+                      [("topic", "a"), ("type", "mercure")]):
+            r = await publish(p, pairs + [("data", "x")], bearer(tok07))
+            check(r.status == 200, "draft-07 %r: %r" % (pairs, r))
+        r = await publish(p, [("topic", "/.well-known/mercure/x"), ("data", "x")], bearer(tok07))
+        check(r.status == 403, "draft-07 reserved namespace: %r" % r)
+        r = await publish(p, [("topic", "a"), ("id", "#2"), ("data", "ok")], bearer(tok07))
+        check(r.status == 200, "draft-07 id #2: %r" % r)
 
 
 @case

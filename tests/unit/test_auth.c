@@ -17,6 +17,10 @@
 
 #include <cmocka.h>
 #include <jwt.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/pem.h>
 
 #include "ssehub/ssehub.h"
 #include "base/alloc.h"
@@ -263,6 +267,394 @@ static void test_auth_extract(void **state)
     assert_null(tok);
 }
 
+/* ---- Mercure 1.0 access tokens (sh_auth_verify_at), signed here with OpenSSL. */
+
+#define RESOURCE "http://hub.example/.well-known/mercure"
+#define ISS      "https://issuer.example"
+
+static void b64url_bin(const unsigned char *in, size_t n, char *out)
+{
+    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    size_t i, o = 0;
+
+    for (i = 0; i < n; i += 3) {
+        unsigned v = (unsigned)in[i] << 16;
+        if (i + 1 < n)
+            v |= (unsigned)in[i + 1] << 8;
+        if (i + 2 < n)
+            v |= in[i + 2];
+        out[o++] = tab[(v >> 18) & 63];
+        out[o++] = tab[(v >> 12) & 63];
+        if (i + 1 < n)
+            out[o++] = tab[(v >> 6) & 63];
+        if (i + 2 < n)
+            out[o++] = tab[v & 63];
+    }
+    out[o] = '\0';
+}
+
+/* A token with |header| and |claims| (JSON texts) signed with |alg|: an HS256 secret, or a
+ * private key (EVP_PKEY) for RS256/ES256 (ES256 as r || s, or as DER when |der|). */
+static char *sign_token(const char *header, const char *claims, const char *alg, const char *secret,
+                        EVP_PKEY *priv, int der)
+{
+    static char buf[16384];
+    unsigned char sig[1024];
+    size_t sig_len = sizeof(sig), n;
+    char *out;
+
+    b64url(header, buf);
+    n = strlen(buf);
+    buf[n++] = '.';
+    b64url(claims, buf + n);
+    n = strlen(buf);
+    if (strcmp(alg, "HS256") == 0) {
+        unsigned int l = 0;
+        assert_non_null(
+            HMAC(EVP_sha256(), secret, (int)strlen(secret), (unsigned char *)buf, n, sig, &l));
+        sig_len = l;
+    } else {
+        EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+        assert_int_equal(EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, priv), 1);
+        assert_int_equal(EVP_DigestSign(ctx, sig, &sig_len, (unsigned char *)buf, n), 1);
+        EVP_MD_CTX_free(ctx);
+        if (strcmp(alg, "ES256") == 0 && !der) {
+            const unsigned char *p = sig;
+            ECDSA_SIG *es = d2i_ECDSA_SIG(NULL, &p, (long)sig_len);
+            assert_non_null(es);
+            assert_int_equal(BN_bn2binpad(ECDSA_SIG_get0_r(es), sig, 32), 32);
+            assert_int_equal(BN_bn2binpad(ECDSA_SIG_get0_s(es), sig + 32, 32), 32);
+            ECDSA_SIG_free(es);
+            sig_len = 64;
+        }
+    }
+    buf[n++] = '.';
+    b64url_bin(sig, sig_len, buf + n);
+    out = strdup(buf);
+    assert_non_null(out);
+    return out;
+}
+
+static char *at_token(const char *alg, const char *secret, EVP_PKEY *priv, const char *claims)
+{
+    char header[128];
+
+    snprintf(header, sizeof(header), "{\"alg\":\"%s\",\"typ\":\"at+jwt\"}", alg);
+    return sign_token(header, claims, alg, secret, priv, 0);
+}
+
+static int verify_at(const sh_auth_issuer_t *is, size_t n, const sh_auth_key_t *role,
+                     const char *tok, sh_claims_t *cl, const char **reason)
+{
+    sh_auth_at_t at;
+
+    memset(&at, 0, sizeof(at));
+    at.issuers = is;
+    at.nissuers = n;
+    at.role_key = role;
+    at.role_alg = SH_JWT_HS256;
+    at.resource = RESOURCE;
+    at.resource_len = strlen(RESOURCE);
+    return sh_auth_verify_at(&at, tok, NOW_MS, cl, reason);
+}
+
+/* A claims set around |details| (the authorization_details JSON) with the given iss, aud and
+ * exp (NOW + 1 h). */
+static const char *claims_with(const char *iss, const char *aud, const char *details)
+{
+    static char c[16384];
+
+    snprintf(c, sizeof(c),
+             "{\"iss\":\"%s\",\"aud\":%s,\"exp\":1700003600,\"sub\":\"u1\","
+             "\"authorization_details\":%s}",
+             iss, aud, details);
+    return c;
+}
+
+#define DETAIL_PUB_SUB                                                                      \
+    "[{\"type\":\"https://mercure.rocks/authorization-detail\",\"actions\":[\"publish\"],"  \
+    "\"topics\":[{\"match\":\"https://e.x/books/{id}\"},{\"match\":\"a\",\"matchType\":"    \
+    "\"Exact\"}]},{\"type\":\"https://other.example/x\",\"whatever\":1},"                   \
+    "{\"type\":\"https://mercure.rocks/authorization-detail\",\"actions\":[\"subscribe\"]," \
+    "\"topics\":[{\"match\":\"*\",\"match_type\":\"Exact\"}],\"payload\":{\"user\":\"u1\"}}]"
+
+static void expect_at_refused(const sh_auth_issuer_t *is, const char *tok, const char *want)
+{
+    sh_claims_t cl;
+    const char *reason = NULL;
+
+    assert_int_equal(verify_at(is, 1, NULL, tok, &cl, &reason), -1);
+    assert_non_null(reason);
+    if (strstr(reason, want) == NULL)
+        fail_msg("reason \"%s\", want \"%s\"", reason, want);
+    assert_false(cl.has_publish || cl.has_subscribe || cl.payload != NULL);
+}
+
+static void test_auth_access_token_hs256(void **state)
+{
+    sh_auth_issuer_t is;
+    sh_claims_t cl;
+    const char *reason = NULL;
+    char err[300], many[8192], *t;
+    size_t i, n;
+
+    (void)state;
+    assert_int_equal(sh_auth_issuer_load(&is, ISS " HS256:" SECRET, err, sizeof(err)), 0);
+    assert_true(is.has_key);
+    assert_string_equal(is.iss, ISS);
+
+    t = at_token("HS256", SECRET, NULL,
+                 claims_with(ISS, "[\"x\",\"" RESOURCE "\"]", DETAIL_PUB_SUB));
+    assert_true(sh_auth_is_access_token(t));
+    assert_int_equal(verify_at(&is, 1, NULL, t, &cl, &reason), 0);
+    assert_int_equal(cl.version, 8);
+    assert_int_equal(cl.exp_ms, 1700003600000LL);
+    assert_true(cl.has_publish && cl.has_subscribe);
+    /* Exact grants: a URI template is a topic like another. */
+    assert_true(sh_selectors_match_topic(&cl.publish, "https://e.x/books/{id}", 22));
+    assert_false(sh_selectors_match_topic(&cl.publish, "https://e.x/books/1", 19));
+    assert_true(sh_selectors_match_topic(&cl.publish, "a", 1));
+    assert_true(cl.subscribe.all);
+    assert_string_equal(cl.payload, "{\"user\":\"u1\"}");
+    sh_claims_dispose(&cl);
+    /* The same token is not a draft-07 token: libjwt refuses typ at+jwt anyway. */
+    {
+        sh_auth_key_t k = hs_key();
+        assert_int_not_equal(verify(&k, SH_JWT_HS256, t, &cl, &reason), 0);
+        sh_auth_key_dispose(&k);
+    }
+    free(t);
+
+    /* A string aud; no authorization_details: valid, grants nothing. */
+    t = at_token("HS256", SECRET, NULL,
+                 "{\"iss\":\"" ISS "\",\"aud\":\"" RESOURCE "\",\"exp\":1700003600}");
+    assert_int_equal(verify_at(&is, 1, NULL, t, &cl, &reason), 0);
+    assert_false(cl.has_publish || cl.has_subscribe);
+    sh_claims_dispose(&cl);
+    free(t);
+
+    /* Refusals, each for its own reason. */
+    t = sign_token("{\"alg\":\"HS256\",\"typ\":\"JWT\"}",
+                   claims_with(ISS, "\"" RESOURCE "\"", "[]"), "HS256", SECRET, NULL, 0);
+    assert_false(sh_auth_is_access_token(t));
+    expect_at_refused(&is, t, "typ");
+    free(t);
+    t = sign_token("{\"alg\":\"HS256\",\"typ\":\"application/AT+JWT\"}",
+                   claims_with(ISS, "\"" RESOURCE "\"", "[]"), "HS256", SECRET, NULL, 0);
+    assert_true(sh_auth_is_access_token(t));
+    assert_int_equal(verify_at(&is, 1, NULL, t, &cl, &reason), 0);
+    sh_claims_dispose(&cl);
+    free(t);
+    t = at_token("HS256", SECRET, NULL, claims_with("https://evil", "\"" RESOURCE "\"", "[]"));
+    expect_at_refused(&is, t, "unknown issuer");
+    free(t);
+    t = at_token("HS256", "another secret", NULL, claims_with(ISS, "\"" RESOURCE "\"", "[]"));
+    expect_at_refused(&is, t, "bad signature");
+    free(t);
+    t = sign_token("{\"alg\":\"none\",\"typ\":\"at+jwt\"}",
+                   claims_with(ISS, "\"" RESOURCE "\"", "[]"), "HS256", SECRET, NULL, 0);
+    expect_at_refused(&is, t, "wrong algorithm");
+    free(t);
+    t = at_token("HS256", SECRET, NULL,
+                 claims_with(ISS, "\"http://other/.well-known/mercure\"", "[]"));
+    expect_at_refused(&is, t, "aud");
+    free(t);
+    t = at_token("HS256", SECRET, NULL, "{\"iss\":\"" ISS "\",\"aud\":\"" RESOURCE "\"}");
+    expect_at_refused(&is, t, "exp is required");
+    free(t);
+    t = at_token("HS256", SECRET, NULL,
+                 "{\"iss\":\"" ISS "\",\"aud\":\"" RESOURCE "\",\"exp\":1699999999}");
+    expect_at_refused(&is, t, "expired");
+    free(t);
+    t = at_token("HS256", SECRET, NULL,
+                 "{\"iss\":\"" ISS "\",\"aud\":\"" RESOURCE "\",\"exp\":1700003600,"
+                 "\"nbf\":1700000100}");
+    expect_at_refused(&is, t, "nbf");
+    free(t);
+    {
+        static const char *const bad_details[][2] = {
+            {"{}", "not an array"},
+            {"[{\"actions\":[\"publish\"]}]", "no type"},
+            {"[{\"type\":\"https://mercure.rocks/authorization-detail\",\"actions\":[\"delete\"],"
+             "\"topics\":[{\"match\":\"a\"}]}]",
+             "malformed"},
+            {"[{\"type\":\"https://mercure.rocks/authorization-detail\",\"actions\":[],"
+             "\"topics\":[{\"match\":\"a\"}]}]",
+             "malformed"},
+            {"[{\"type\":\"https://mercure.rocks/authorization-detail\",\"actions\":[\"publish\"],"
+             "\"topics\":\"a\"}]",
+             "malformed"},
+            {"[{\"type\":\"https://mercure.rocks/authorization-detail\",\"actions\":[\"publish\"],"
+             "\"topics\":[\"a\"]}]",
+             "malformed"},
+            {"[{\"type\":\"https://mercure.rocks/authorization-detail\",\"actions\":[\"publish\"],"
+             "\"topics\":[{\"match\":\"\"}]}]",
+             "malformed"},
+            {"[{\"type\":\"https://mercure.rocks/authorization-detail\",\"actions\":[\"publish\"],"
+             "\"topics\":[{\"match\":\"a\\u200b\"}]}]",
+             "malformed"},
+            {"[{\"type\":\"https://mercure.rocks/authorization-detail\",\"actions\":[\"publish\"],"
+             "\"topics\":[{\"match\":\"a\",\"matchType\":\"Regex\"}]}]",
+             "malformed"},
+            {"[{\"type\":\"https://mercure.rocks/authorization-detail\",\"actions\":[\"publish\"],"
+             "\"topics\":[{\"match\":\"a\",\"matchType\":\"Exact\",\"match_type\":\"Exact\"}]}]",
+             "malformed"},
+            {"[{\"type\":\"https://mercure.rocks/authorization-detail\",\"actions\":[\"publish\"],"
+             "\"topics\":[{\"match\":\"https://e.x/*\",\"matchType\":\"URLPattern\"}]}]",
+             "not supported yet"},
+        };
+        for (i = 0; i < sizeof(bad_details) / sizeof(bad_details[0]); i++) {
+            t = at_token("HS256", SECRET, NULL,
+                         claims_with(ISS, "\"" RESOURCE "\"", bad_details[i][0]));
+            expect_at_refused(&is, t, bad_details[i][1]);
+            free(t);
+        }
+    }
+    /* Limits: 64 entries pass, 65 do not. */
+    for (int lim = 64; lim <= 65; lim++) {
+        n = (size_t)snprintf(many, sizeof(many), "[");
+        for (i = 0; i < (size_t)lim; i++)
+            n += (size_t)snprintf(many + n, sizeof(many) - n, "%s{\"type\":\"t%zu\"}", i ? "," : "",
+                                  i);
+        snprintf(many + n, sizeof(many) - n, "]");
+        t = at_token("HS256", SECRET, NULL, claims_with(ISS, "\"" RESOURCE "\"", many));
+        if (lim == 64) {
+            assert_int_equal(verify_at(&is, 1, NULL, t, &cl, &reason), 0);
+            sh_claims_dispose(&cl);
+        } else {
+            expect_at_refused(&is, t, "too many");
+        }
+        free(t);
+    }
+    sh_auth_issuer_dispose(&is);
+
+    /* An issuer without its own key: the role's key (and algorithm) verify its tokens. */
+    {
+        sh_auth_key_t role = hs_key();
+        assert_int_equal(sh_auth_issuer_load(&is, ISS, err, sizeof(err)), 0);
+        assert_false(is.has_key);
+        t = at_token("HS256", SECRET, NULL, claims_with(ISS, "\"" RESOURCE "\"", DETAIL_PUB_SUB));
+        assert_int_equal(verify_at(&is, 1, &role, t, &cl, &reason), 0);
+        sh_claims_dispose(&cl);
+        assert_int_equal(verify_at(&is, 1, NULL, t, &cl, &reason), -1);
+        assert_non_null(strstr(reason, "no key"));
+        free(t);
+        sh_auth_key_dispose(&role);
+        sh_auth_issuer_dispose(&is);
+    }
+    assert_int_equal(sh_auth_issuer_load(&is, ISS " HS512:x", err, sizeof(err)), -1);
+}
+
+/* Writes a new key pair (openssl genpkey |algopts|) to |dir|; returns the private key and
+ * sets |pub_path|. */
+static EVP_PKEY *key_pair(const char *dir, const char *name, const char *algopts, char *pub_path,
+                          size_t len)
+{
+    char cmd[1024], priv[256];
+    EVP_PKEY *k;
+    FILE *f;
+
+    snprintf(priv, sizeof(priv), "%s/%s.pem", dir, name);
+    snprintf(pub_path, len, "%s/%s.pub.pem", dir, name);
+    snprintf(cmd, sizeof(cmd),
+             "openssl genpkey %s -out %s 2>/dev/null && openssl pkey -in %s -pubout -out %s "
+             "2>/dev/null",
+             algopts, priv, priv, pub_path);
+    if (system(cmd) != 0)
+        fail_msg("openssl could not make a key pair");
+    f = fopen(priv, "rb");
+    assert_non_null(f);
+    k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+    fclose(f);
+    assert_non_null(k);
+    unlink(priv);
+    return k;
+}
+
+static void test_auth_access_token_rs256_es256(void **state)
+{
+    char dir[] = "/tmp/ssehub-test-at-XXXXXX", rpub[256], epub[256], v[600], err[300];
+    sh_auth_issuer_t is[2];
+    sh_claims_t cl;
+    const char *reason = NULL;
+    EVP_PKEY *rk, *ek;
+    char *t;
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    rk = key_pair(dir, "rsa", "-algorithm RSA -pkeyopt rsa_keygen_bits:2048", rpub, sizeof(rpub));
+    ek = key_pair(dir, "ec", "-algorithm EC -pkeyopt ec_paramgen_curve:P-256", epub, sizeof(epub));
+    snprintf(v, sizeof(v), "https://rs RS256:%s", rpub);
+    assert_int_equal(sh_auth_issuer_load(&is[0], v, err, sizeof(err)), 0);
+    snprintf(v, sizeof(v), "https://es ES256:%s", epub);
+    assert_int_equal(sh_auth_issuer_load(&is[1], v, err, sizeof(err)), 0);
+    /* An RSA key where ES256 is said: refused at load. */
+    snprintf(v, sizeof(v), "https://es ES256:%s", rpub);
+    {
+        sh_auth_issuer_t bad;
+        assert_int_equal(sh_auth_issuer_load(&bad, v, err, sizeof(err)), -1);
+        assert_non_null(strstr(err, "P-256"));
+    }
+
+    t = at_token("RS256", NULL, rk, claims_with("https://rs", "\"" RESOURCE "\"", DETAIL_PUB_SUB));
+    assert_int_equal(verify_at(is, 2, NULL, t, &cl, &reason), 0);
+    assert_true(cl.has_publish);
+    sh_claims_dispose(&cl);
+    free(t);
+    t = at_token("ES256", NULL, ek, claims_with("https://es", "\"" RESOURCE "\"", DETAIL_PUB_SUB));
+    assert_int_equal(verify_at(is, 2, NULL, t, &cl, &reason), 0);
+    assert_true(cl.has_subscribe);
+    sh_claims_dispose(&cl);
+    free(t);
+    /* ES256 with the DER signature OpenSSL writes, not JWS's r || s: refused. */
+    t = sign_token("{\"alg\":\"ES256\",\"typ\":\"at+jwt\"}",
+                   claims_with("https://es", "\"" RESOURCE "\"", "[]"), "ES256", NULL, ek, 1);
+    assert_int_equal(verify_at(is, 2, NULL, t, &cl, &reason), -1);
+    assert_non_null(strstr(reason, "bad signature"));
+    free(t);
+    /* The algorithm is the issuer's: an RS256 token of the ES256 issuer, and HS256 "signed"
+     * with the RSA public key PEM as the secret, are refused. */
+    t = at_token("RS256", NULL, rk, claims_with("https://es", "\"" RESOURCE "\"", "[]"));
+    assert_int_equal(verify_at(is, 2, NULL, t, &cl, &reason), -1);
+    assert_non_null(strstr(reason, "wrong algorithm"));
+    free(t);
+    t = at_token("HS256", (const char *)is[0].key.bytes, NULL,
+                 claims_with("https://rs", "\"" RESOURCE "\"", DETAIL_PUB_SUB));
+    assert_int_equal(verify_at(is, 2, NULL, t, &cl, &reason), -1);
+    assert_non_null(strstr(reason, "wrong algorithm"));
+    free(t);
+    /* A token of one issuer signed with the other's key. */
+    t = at_token("ES256", NULL, ek, claims_with("https://rs", "\"" RESOURCE "\"", "[]"));
+    assert_int_equal(verify_at(is, 2, NULL, t, &cl, &reason), -1);
+    free(t);
+
+    sh_auth_issuer_dispose(&is[0]);
+    sh_auth_issuer_dispose(&is[1]);
+    EVP_PKEY_free(rk);
+    EVP_PKEY_free(ek);
+    unlink(rpub);
+    unlink(epub);
+    rmdir(dir);
+}
+
+static void test_auth_extract_cookies(void **state)
+{
+    const char *reason = NULL;
+    const char *both = "mercureAuthorization=old; __Secure-mercure_access_token=new";
+    char *tok = NULL;
+
+    (void)state;
+    assert_int_equal(sh_auth_extract(NULL, 0, both, strlen(both), "", 0, &tok, &reason),
+                     SH_TOKEN_COOKIE);
+    assert_string_equal(tok, "new");
+    sh_free(tok);
+    tok = NULL;
+    assert_int_equal(sh_auth_extract(NULL, 0, "mercureAuthorization=old", 24, "", 0, &tok, &reason),
+                     SH_TOKEN_COOKIE);
+    assert_string_equal(tok, "old");
+    sh_free(tok);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -270,6 +662,9 @@ int main(void)
         cmocka_unit_test(test_auth_refused),
         cmocka_unit_test(test_auth_rs256_and_confusion),
         cmocka_unit_test(test_auth_extract),
+        cmocka_unit_test(test_auth_access_token_hs256),
+        cmocka_unit_test(test_auth_access_token_rs256_es256),
+        cmocka_unit_test(test_auth_extract_cookies),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1807,6 +1807,94 @@ static void test_hub_subs_matching(void **state)
     sh_test_restore_allocator();
 }
 
+/*
+ * Draft-08 exact selectors (match=) beside draft-07 ones (topic=) on the same strings: the
+ * exact one never matches as a URI template, the template one still does (and still matches
+ * its own text), `*` given as match= is everything, and the same string of both kinds in one
+ * subscription is two selectors. Out of memory at every allocation of the kinds' init.
+ */
+static void test_hub_subs_selector_kinds(void **state)
+{
+    static const char tpl[] = "https://e.x/b/{id}";
+    sh_str_t raw[4];
+    unsigned char kinds[4] = {SH_SEL_EXACT, SH_SEL_TOPIC, SH_SEL_EXACT, SH_SEL_EXACT};
+    sh_subs_t r;
+    tsub_t s[3];
+    sh_event_t *ev;
+    long k;
+    size_t i;
+    int rc;
+
+    (void)state;
+    sh_failalloc_install();
+    assert_int_equal(sh_subs_init(&r), 0);
+    memset(s, 0, sizeof(s));
+    raw[0] = str_of(tpl);
+    assert_int_equal(sh_selectors_init_kinds(&s[0].sub.sel, raw, kinds, 1), 0); /* exact */
+    assert_true(s[0].sub.sel.v08);
+    assert_null(s[0].sub.sel.tpls);
+    assert_int_equal(sh_selectors_kind(&s[0].sub.sel, 0), SH_SEL_EXACT);
+    assert_int_equal(sh_selectors_init_kinds(&s[1].sub.sel, raw, &kinds[1], 1), 0); /* tpl */
+    assert_false(s[1].sub.sel.v08);
+    assert_null(s[1].sub.sel.kinds);
+    raw[1] = str_of("*");
+    assert_int_equal(sh_selectors_init_kinds(&s[2].sub.sel, &raw[1], &kinds[2], 1), 0);
+    assert_true(s[2].sub.sel.all);
+    for (i = 0; i < 3; i++) {
+        s[i].sub.data = &s[i];
+        assert_int_equal(sh_subs_add(&r, &s[i].sub), 0);
+    }
+    assert_int_equal(r.ntopics, 1);
+    assert_int_equal(r.npatterns, 1);
+    ev = mkev("https://e.x/b/1", "1", 1, 0, 0);
+    dispatch_check(&r, s, 3, ev, "0 1 1");
+    assert_false(sh_selectors_match_topic(&s[0].sub.sel, ev->topics[0].ptr, ev->topics[0].len));
+    sh_event_unref(ev);
+    ev = mkev(tpl, "2", 2, 0, 0); /* the template's own text: both */
+    dispatch_check(&r, s, 3, ev, "1 1 1");
+    sh_event_unref(ev);
+    sh_subs_remove(&r, &s[1].sub);
+    ev = mkev("https://e.x/b/3", "3", 3, 0, 0);
+    dispatch_check(&r, s, 3, ev, "0 0 1");
+    sh_event_unref(ev);
+    sh_subs_remove(&r, &s[0].sub);
+    sh_subs_remove(&r, &s[2].sub);
+    assert_int_equal(r.ntopics + r.npatterns, 0);
+    for (i = 0; i < 3; i++)
+        sh_selectors_dispose(&s[i].sub.sel);
+    sh_subs_dispose(&r);
+
+    /* One subscription, the same string as both kinds, twice each: two selectors. */
+    raw[0] = str_of(tpl);
+    raw[1] = str_of(tpl);
+    raw[2] = str_of(tpl);
+    raw[3] = str_of(tpl);
+    kinds[0] = SH_SEL_EXACT;
+    kinds[1] = SH_SEL_TOPIC;
+    kinds[2] = SH_SEL_EXACT;
+    kinds[3] = SH_SEL_TOPIC;
+    for (k = 0;; k++) {
+        sh_failalloc_fail_after(k);
+        rc = sh_selectors_init_kinds(&s[0].sub.sel, raw, kinds, 4);
+        sh_failalloc_fail_after(-1);
+        if (rc == 0)
+            break;
+        assert_int_equal(rc, SSEHUB_ENOMEM);
+        assert_int_equal(sh_failalloc_live(), 0);
+    }
+    assert_int_equal(s[0].sub.sel.ntopics, 2);
+    assert_int_equal(sh_selectors_kind(&s[0].sub.sel, 0), SH_SEL_EXACT);
+    assert_int_equal(sh_selectors_kind(&s[0].sub.sel, 1), SH_SEL_TOPIC);
+    assert_null(s[0].sub.sel.tpls[0]);
+    assert_non_null(s[0].sub.sel.tpls[1]);
+    assert_true(sh_selectors_match_topic(&s[0].sub.sel, "https://e.x/b/9", 15));
+    sh_selectors_dispose(&s[0].sub.sel);
+    kinds[1] = 7; /* not a kind */
+    assert_int_equal(sh_selectors_init_kinds(&s[0].sub.sel, raw, kinds, 2), SSEHUB_EINVAL);
+    assert_int_equal(sh_failalloc_live(), 0);
+    sh_test_restore_allocator();
+}
+
 static void test_hub_subs_remove_in_callback(void **state)
 {
     sh_subs_t r;
@@ -2356,6 +2444,7 @@ int main(void)
         cmocka_unit_test(test_hub_history_append_oom),
         cmocka_unit_test(test_hub_history_random_against_model),
         cmocka_unit_test(test_hub_subs_matching),
+        cmocka_unit_test(test_hub_subs_selector_kinds),
         cmocka_unit_test(test_hub_subs_remove_in_callback),
         cmocka_unit_test(test_hub_subs_oom),
         cmocka_unit_test(test_hub_sendq_accounting),

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
-"""JWTs for the tests, with the standard library only: HS256 via hmac; RS256 by signing
-with the `openssl` command (keys made by `openssl genpkey`)."""
+"""JWTs for the tests, with the standard library only: HS256 via hmac; RS256 and ES256 by
+signing with the `openssl` command (keys made by `openssl genpkey`). `at()` makes Mercure 1.0
+access tokens (RFC 9068: typ at+jwt) with the same three algorithms."""
 import base64
 import hashlib
 import hmac
@@ -13,8 +14,8 @@ def b64url(raw):
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
-def _signing_input(claims, alg):
-    header = {"alg": alg, "typ": "JWT"}
+def _signing_input(claims, alg, typ="JWT"):
+    header = {"alg": alg, "typ": typ}
     return (b64url(json.dumps(header, separators=(",", ":")).encode()) + "." +
             b64url(json.dumps(claims, separators=(",", ":")).encode()))
 
@@ -79,3 +80,44 @@ def es256(claims, priv_path):
     der = subprocess.run(["openssl", "dgst", "-sha256", "-sign", priv_path], input=s.encode(),
                          check=True, capture_output=True).stdout
     return s + "." + b64url(_der_ecdsa_to_raw(der))
+
+
+MERCURE_DETAIL = "https://mercure.rocks/authorization-detail"
+
+
+def detail(actions, matches, payload=None, match_type=None):
+    """One Mercure authorization_details entry (RFC 9396) granting |actions| on the exact
+    topics |matches|."""
+    topics = []
+    for m in matches:
+        t = {"match": m}
+        if match_type is not None:
+            t["matchType"] = match_type
+        topics.append(t)
+    d = {"type": MERCURE_DETAIL, "actions": list(actions), "topics": topics}
+    if payload is not None:
+        d["payload"] = payload
+    return d
+
+
+def at_claims(iss, aud, details=None, lifetime=3600, **extra):
+    import time
+    c = {"iss": iss, "aud": aud, "sub": "test", "exp": int(time.time()) + lifetime}
+    if details is not None:
+        c["authorization_details"] = details
+    c.update(extra)
+    return c
+
+
+def at(claims, alg, key):
+    """A Mercure 1.0 access token: |key| is the HS256 secret, or the private PEM path for
+    RS256 and ES256."""
+    s = _signing_input(claims, alg, typ="at+jwt")
+    if alg == "HS256":
+        sig = hmac.new(key.encode(), s.encode(), hashlib.sha256).digest()
+    else:
+        sig = subprocess.run(["openssl", "dgst", "-sha256", "-sign", key], input=s.encode(),
+                             check=True, capture_output=True).stdout
+        if alg == "ES256":
+            sig = _der_ecdsa_to_raw(sig)
+    return s + "." + b64url(sig)
