@@ -567,8 +567,7 @@ static void feed(run_t *r, int leave_first)
 
 static void start_server(run_t *r, variant_t *v)
 {
-    static sh_store_sink_t sink;
-    sh_history_config_t hcfg;
+    sh_store_params_t prm;
     char err[256];
 
     memset(&r->srv, 0, sizeof(r->srv));
@@ -581,13 +580,14 @@ static void start_server(run_t *r, variant_t *v)
     r->srv.nissuers = v->nissuers;
     r->srv.started_ms = 1700000000000LL;
     sh_fd_raise_limit(&r->srv); /* as main.c: the connection slots follow the file limit */
-    memset(&hcfg, 0, sizeof(hcfg));
-    hcfg.max_per_topic = (size_t)v->cfg.history;
-    hcfg.max_age_ms = v->cfg.history_age_ms;
-    hcfg.max_bytes = (size_t)v->cfg.history_memory;
+    memset(&prm, 0, sizeof(prm));
+    prm.history.max_per_topic = (size_t)v->cfg.history;
+    prm.history.max_age_ms = v->cfg.history_age_ms;
+    prm.history.max_bytes = (size_t)v->cfg.history_memory;
     /* A fixed first seq: the hub's ids are the same in every run. */
-    FUZZ_CHECK(sh_store_open(v->cfg.store, &hcfg, 1000, sh_server_sink(&r->srv, &sink),
-                             &r->srv.store, err, sizeof(err)) == 0);
+    prm.first_seq = 1000;
+    sh_server_sink(&r->srv, &prm.sink);
+    FUZZ_CHECK(sh_store_open(v->cfg.store, &prm, &r->srv.store, err, sizeof(err)) == 0);
     FUZZ_CHECK(sh_server_open_loops(&r->srv) == 0);
     r->w = &r->srv.workers[0];
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Fuzz target for the durable store's event record (src/server/store_record.c): the bytes
+ * Fuzz target for the durable store's event record (src/store/store_record.c): the bytes
  * the LMDB store reads back from DIR, which may be corrupt. For each input it checks that:
  *   1. decoding never reads outside the input, and refuses (EINVAL) anything whose lengths
  *      do not add up exactly;
@@ -17,7 +17,7 @@
 
 #include "base/alloc.h"
 #include "hub/event.h"
-#include "server/store_record.h"
+#include "store/store_record.h"
 #include "ssehub/errno.h"
 #include "support/failalloc.h"
 #include "fuzz.h"

@@ -2,6 +2,7 @@
 # Source rules that CI enforces (STYLE.md §3):
 #  - layering: the core (src/base, src/proto, src/hub) includes no libuv, socket or clock
 #    headers and calls no clock; the client (src/client) includes nothing from hub or server;
+#    the stores (src/store) include nothing from the server;
 #  - banned libc functions (curl's list) appear nowhere in our C;
 #  - every C file is clang-formatted with the committed .clang-format.
 # Usage: tests/lint.sh SOURCE_DIR
@@ -35,6 +36,17 @@ if [ -d src/client ]; then
     hits=$(grep -rnE '#include[[:space:]]*"(hub|server)/' src/client)
     if [ -n "$hits" ]; then
         echo "lint: src/client may call proto and base only (include found):"
+        echo "$hits"
+        fail=1
+    fi
+fi
+
+# The stores (src/store) sit below the server: they know the hub core and base, and log
+# through the callback they are opened with, never through the server's headers.
+if [ -d src/store ]; then
+    hits=$(grep -rnE '#include[[:space:]]*"server/' src/store)
+    if [ -n "$hits" ]; then
+        echo "lint: src/store may not include src/server (include found):"
         echo "$hits"
         fail=1
     fi

@@ -26,6 +26,13 @@ static void walk_close(uv_handle_t *h, void *arg)
         uv_close(h, NULL);
 }
 
+/* The stores' log lines, at the server's levels (the store enum has the same order). */
+static void store_log(void *user, sh_store_log_level_t level, const char *msg)
+{
+    (void)user;
+    sh_log((sh_log_level_t)level, "%s", msg);
+}
+
 static void on_signal_any(uv_signal_t *s, int signum)
 {
     sh_log_info("%s: stopping; streams are closed so clients reconnect",
@@ -37,8 +44,7 @@ static void on_signal_any(uv_signal_t *s, int signum)
 int main(int argc, char **argv)
 {
     sh_config_t cfg;
-    sh_history_config_t hcfg;
-    sh_store_sink_t sink;
+    sh_store_params_t prm;
     uv_loop_t loop;
     uv_signal_t sigterm, sigint;
     char err[512];
@@ -93,15 +99,17 @@ int main(int argc, char **argv)
         return 1;
     }
     memcpy(ssehub_rcbuf_data(server.heartbeat), ":\n\n", 3);
-    memset(&hcfg, 0, sizeof(hcfg));
-    hcfg.max_per_topic = (size_t)cfg.history;
-    hcfg.max_age_ms = cfg.history_age_ms;
-    hcfg.max_bytes = (size_t)cfg.history_memory;
+    memset(&prm, 0, sizeof(prm));
+    prm.history.max_per_topic = (size_t)cfg.history;
+    prm.history.max_age_ms = cfg.history_age_ms;
+    prm.history.max_bytes = (size_t)cfg.history_memory;
+    prm.log = store_log;
     /* Hub-assigned ids are decimal sequence numbers. Seeded from the clock in
      * microseconds, so ids stay unique and increasing across restarts of a memory hub (a
      * durable store also continues after the newest seq it ever committed). */
-    rc = sh_store_open(cfg.store, &hcfg, (uint64_t)sh_wall_ms() * 1000,
-                       sh_server_sink(&server, &sink), &server.store, err, sizeof(err));
+    prm.first_seq = (uint64_t)sh_wall_ms() * 1000;
+    sh_server_sink(&server, &prm.sink);
+    rc = sh_store_open(cfg.store, &prm, &server.store, err, sizeof(err));
     if (rc != 0) {
         fprintf(stderr, "ssehub: --store: %s\n", err);
         ssehub_rcbuf_unref(server.heartbeat);

@@ -22,7 +22,7 @@
 #include "server/auth.h"
 #include "server/config.h"
 #include "server/reqsyntax.h"
-#include "server/store.h"
+#include "store/store.h"
 
 typedef struct sh_server_s sh_server_t;
 typedef struct sh_worker_s sh_worker_t;

@@ -14,8 +14,8 @@
  * covers from what a loop will receive live. No event reaches a loop, or a replay, before
  * it is committed.
  */
-#ifndef SH_SERVER_STORE_H
-#define SH_SERVER_STORE_H
+#ifndef SH_STORE_STORE_H
+#define SH_STORE_STORE_H
 
 #include <pthread.h>
 #include <stddef.h>
@@ -36,6 +36,36 @@ typedef struct sh_store_sink_s {
     void (*hand)(void *user, sh_event_t *ev);
     void *user;
 } sh_store_sink_t;
+
+/* How much a store's log line matters (the server maps it to its own levels). */
+typedef enum sh_store_log_level_e {
+    SH_STORE_LOG_ERROR = 0,
+    SH_STORE_LOG_WARN,
+    SH_STORE_LOG_INFO,
+    SH_STORE_LOG_DEBUG,
+} sh_store_log_level_t;
+
+/* Where a store's log lines go: |msg| is one line, without a newline, valid during the
+ * call. Called from any of the store's threads: it must be thread-safe. */
+typedef void (*sh_store_log_cb)(void *user, sh_store_log_level_t level, const char *msg);
+
+/* What a store is opened with. Everything is copied: the caller may reuse it. */
+typedef struct sh_store_params_s {
+    sh_history_config_t history; /* the retention bounds */
+    uint64_t first_seq;          /* hub-assigned seqs start after it (see sh_store_open) */
+    sh_store_sink_t sink;        /* where committed events go */
+    sh_store_log_cb log;         /* may be NULL: nothing is logged */
+    void *log_user;
+} sh_store_params_t;
+
+/** Formats one line and passes it to |prm|'s log callback (nothing when it is NULL). */
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+void sh_store_log(const sh_store_params_t *prm, sh_store_log_level_t level, const char *fmt, ...);
+
+/** Wall-clock milliseconds since the epoch (the stores' clock). */
+int64_t sh_store_wall_ms(void);
 
 /** Called once per publish when it is decided, on the publisher's thread (memory store,
  * from within sh_store_publish) or on the store's committer thread (lmdb). */
@@ -89,22 +119,21 @@ struct sh_store_s {
 
 /**
  * Opens the store named by |uri| ("memory" or "lmdb:DIR[?mapsize=BYTES&maxsize=BYTES]")
- * with the history bounds |cfg|; hub-assigned seqs start after |first_seq| (and after every
- * seq a durable store already used). Returns 0 with |*out|, or a negative code with a
- * one-line message in |err| (|errlen| bytes): SSEHUB_EINVAL (bad URI, or a DIR that is not
- * an ssehub store: corrupt, foreign or in use; nothing in it is changed), SSEHUB_ENOMEM,
- * or a system error.
+ * with |prm| (the history bounds, the sink, the log); hub-assigned seqs start after
+ * prm->first_seq (and after every seq a durable store already used). Returns 0 with |*out|, or a
+ * negative code with a one-line message in |err| (|errlen| bytes): SSEHUB_EINVAL (bad URI, or a DIR
+ * that is not an ssehub store: corrupt, foreign or in use; nothing in it is changed),
+ * SSEHUB_ENOMEM, or a system error.
  */
-int sh_store_open(const char *uri, const sh_history_config_t *cfg, uint64_t first_seq,
-                  const sh_store_sink_t *sink, sh_store_t **out, char *err, size_t errlen);
+int sh_store_open(const char *uri, const sh_store_params_t *prm, sh_store_t **out, char *err,
+                  size_t errlen);
 
 /** The memory store (store_memory.c). 0 or SSEHUB_ENOMEM. */
-int sh_store_new_memory(const sh_history_config_t *cfg, uint64_t first_seq,
-                        const sh_store_sink_t *sink, sh_store_t **out);
+int sh_store_new_memory(const sh_store_params_t *prm, sh_store_t **out);
 
 /** The LMDB store (store_lmdb.c): |spec| is what follows "lmdb:". As sh_store_open(). */
-int sh_store_new_lmdb(const char *spec, const sh_history_config_t *cfg, uint64_t first_seq,
-                      const sh_store_sink_t *sink, sh_store_t **out, char *err, size_t errlen);
+int sh_store_new_lmdb(const char *spec, const sh_store_params_t *prm, sh_store_t **out, char *err,
+                      size_t errlen);
 
 static inline void sh_store_publish(sh_store_t *s, sh_store_pub_t *p)
 {
@@ -178,4 +207,4 @@ int sh_store_replay_history(pthread_mutex_t *lock, sh_history_t *h, const sh_sel
 /** sh_history_count() of |h| with |lock| held. */
 size_t sh_store_count_history(pthread_mutex_t *lock, sh_history_t *h);
 
-#endif /* SH_SERVER_STORE_H */
+#endif /* SH_STORE_STORE_H */

@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "base/alloc.h"
-#include "server/store_record.h"
+#include "store/store_record.h"
 #include "ssehub/errno.h"
 
 static void put_le32(unsigned char *p, uint32_t v)

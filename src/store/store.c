@@ -2,27 +2,50 @@
 /* sh_store_open(): the --store URI to a store; the id rules (hub-assigned ids, and a
  * chosen id already held: a retry or a conflict), and the locked history operations
  * (replay, count, batched expiry) every store shares. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/str.h"
-#include "server/store.h"
+#include "store/store.h"
 #include "ssehub/errno.h"
 
-int sh_store_open(const char *uri, const sh_history_config_t *cfg, uint64_t first_seq,
-                  const sh_store_sink_t *sink, sh_store_t **out, char *err, size_t errlen)
+void sh_store_log(const sh_store_params_t *prm, sh_store_log_level_t level, const char *fmt, ...)
+{
+    char line[1024];
+    va_list ap;
+
+    if (prm->log == NULL)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    prm->log(prm->log_user, level, line);
+}
+
+int64_t sh_store_wall_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int sh_store_open(const char *uri, const sh_store_params_t *prm, sh_store_t **out, char *err,
+                  size_t errlen)
 {
     int rc;
 
     *out = NULL;
     if (strcmp(uri, "memory") == 0) {
-        rc = sh_store_new_memory(cfg, first_seq, sink, out);
+        rc = sh_store_new_memory(prm, out);
         if (rc != 0)
             snprintf(err, errlen, "memory store: %s", ssehub_strerror(rc));
         return rc;
     }
     if (strncmp(uri, "lmdb:", 5) == 0)
-        return sh_store_new_lmdb(uri + 5, cfg, first_seq, sink, out, err, errlen);
+        return sh_store_new_lmdb(uri + 5, prm, out, err, errlen);
     snprintf(err, errlen, "'%s' is not a store this version has (memory, lmdb:DIR)", uri);
     return SSEHUB_EINVAL;
 }

@@ -51,9 +51,8 @@
 #include "base/duration.h"
 #include "base/map.h"
 #include "base/str.h"
-#include "server/log.h"
-#include "server/store.h"
-#include "server/store_record.h"
+#include "store/store.h"
+#include "store/store_record.h"
 #include "ssehub/errno.h"
 
 #define FORMAT          "ssehub-lmdb 1"
@@ -79,6 +78,7 @@ typedef struct lm_store_s {
     pthread_mutex_t lock;
     sh_history_t *history;
     sh_store_sink_t sink;
+    sh_store_params_t prm;  /* as opened: the log callback */
     int max_per_topic_zero; /* --history 0: nothing is retained, no record is written */
 
     /* The queue to the committer. */
@@ -191,12 +191,12 @@ static int grow_map(lm_store_t *s)
         return MDB_MAP_FULL;
     rc = mdb_env_set_mapsize(s->env, (size_t)want);
     if (rc != 0) {
-        sh_log_warn("lmdb %s: cannot grow the map to %llu bytes: %s", s->dir,
-                    (unsigned long long)want, mdb_strerror(rc));
+        sh_store_log(&s->prm, SH_STORE_LOG_WARN, "lmdb %s: cannot grow the map to %llu bytes: %s",
+                     s->dir, (unsigned long long)want, mdb_strerror(rc));
         return MDB_MAP_FULL;
     }
-    sh_log_info("lmdb %s: map grown from %llu to %llu bytes", s->dir,
-                (unsigned long long)s->mapsize, (unsigned long long)want);
+    sh_store_log(&s->prm, SH_STORE_LOG_INFO, "lmdb %s: map grown from %llu to %llu bytes", s->dir,
+                 (unsigned long long)s->mapsize, (unsigned long long)want);
     s->mapsize = want;
     return 0;
 }
@@ -363,7 +363,7 @@ static void commit_batch(lm_store_t *s, sh_store_pub_t *batch)
         rc = write_txn(s, evs, pubs, n);
     if (rc == 0) {
         if (s->last_error != 0)
-            sh_log_info("lmdb %s: writes succeed again", s->dir);
+            sh_store_log(&s->prm, SH_STORE_LOG_INFO, "lmdb %s: writes succeed again", s->dir);
         s->last_error = 0;
         s->del_backoff = 0;
         pthread_mutex_lock(&s->lock);
@@ -371,8 +371,9 @@ static void commit_batch(lm_store_t *s, sh_store_pub_t *batch)
             int arc = sh_history_append(s->history, evs[i], pubs[i]->now_ms);
 
             if (arc != 0) /* out of memory: durable and delivered, but not replayable */
-                sh_log_warn("lmdb %s: event %s committed but not indexed for replay: %s", s->dir,
-                            evs[i]->id.ptr, ssehub_strerror(arc));
+                sh_store_log(&s->prm, SH_STORE_LOG_WARN,
+                             "lmdb %s: event %s committed but not indexed for replay: %s", s->dir,
+                             evs[i]->id.ptr, ssehub_strerror(arc));
             s->sink.hand(s->sink.user, evs[i]);
         }
         pthread_mutex_unlock(&s->lock);
@@ -385,7 +386,8 @@ static void commit_batch(lm_store_t *s, sh_store_pub_t *batch)
                                       : write_reason(rc);
 
         if (rc != -1 && rc != s->last_error) {
-            sh_log_error("lmdb %s: commit failed: %s; publishes answer 503 until a write "
+            sh_store_log(&s->prm, SH_STORE_LOG_ERROR,
+                         "lmdb %s: commit failed: %s; publishes answer 503 until a write "
                          "succeeds",
                          s->dir, rc == ENOSPC ? "no space left on device" : mdb_strerror(rc));
             s->last_error = rc;
@@ -572,8 +574,9 @@ static void lm_close(sh_store_t *base)
     pthread_mutex_unlock(&s->qlock);
     if (join) {
         pthread_join(s->thread, NULL);
-        sh_log_info("lmdb %s: closed after %llu commits of %llu events", s->dir,
-                    (unsigned long long)s->ncommits, (unsigned long long)s->ncommitted);
+        sh_store_log(&s->prm, SH_STORE_LOG_INFO,
+                     "lmdb %s: closed after %llu commits of %llu events", s->dir,
+                     (unsigned long long)s->ncommits, (unsigned long long)s->ncommitted);
     }
     pthread_mutex_lock(&s->qlock);
     s->closed = 1;
@@ -861,8 +864,9 @@ static int load(lm_store_t *s, int64_t now_ms, char *err, size_t errlen)
             if (drc == SSEHUB_EINVAL) {
                 /* An id held twice: a deletion that did not reach the disk before a crash.
                  * The older event was let go before the newer was accepted: so here too. */
-                sh_log_warn("lmdb %s: event %llu reuses id %s of a retained event; dropped", s->dir,
-                            (unsigned long long)seq, ev->id.ptr);
+                sh_store_log(&s->prm, SH_STORE_LOG_WARN,
+                             "lmdb %s: event %llu reuses id %s of a retained event; dropped",
+                             s->dir, (unsigned long long)seq, ev->id.ptr);
                 on_release(s, ev);
             } else if (drc != 0) {
                 sh_event_unref(ev);
@@ -879,8 +883,9 @@ static int load(lm_store_t *s, int64_t now_ms, char *err, size_t errlen)
     mdb_txn_abort(txn);
     sh_free(topics);
     if (rc == MDB_NOTFOUND) {
-        sh_log_info("lmdb %s: %zu events read back, %zu retained, last seq %llu", s->dir, loaded,
-                    sh_history_count(s->history), (unsigned long long)s->last_seq);
+        sh_store_log(&s->prm, SH_STORE_LOG_INFO,
+                     "lmdb %s: %zu events read back, %zu retained, last seq %llu", s->dir, loaded,
+                     sh_history_count(s->history), (unsigned long long)s->last_seq);
         return 0;
     }
     if (told)
@@ -890,11 +895,12 @@ err_lmdb:
     return SSEHUB_EINVAL;
 }
 
-int sh_store_new_lmdb(const char *spec, const sh_history_config_t *cfg, uint64_t first_seq,
-                      const sh_store_sink_t *sink, sh_store_t **out, char *err, size_t errlen)
+int sh_store_new_lmdb(const char *spec, const sh_store_params_t *prm, sh_store_t **out, char *err,
+                      size_t errlen)
 {
     lm_store_t *s;
-    sh_history_config_t hcfg = *cfg;
+    sh_history_config_t hcfg = prm->history;
+    uint64_t first_seq = prm->first_seq;
     MDB_envinfo info;
     int rc, fd;
 
@@ -905,8 +911,9 @@ int sh_store_new_lmdb(const char *spec, const sh_history_config_t *cfg, uint64_t
         return SSEHUB_ENOMEM;
     }
     s->base.ops = &lm_ops;
-    s->sink = *sink;
-    s->max_per_topic_zero = cfg->max_per_topic == 0;
+    s->prm = *prm;
+    s->sink = prm->sink;
+    s->max_per_topic_zero = prm->history.max_per_topic == 0;
     pthread_mutex_init(&s->lock, NULL);
     pthread_mutex_init(&s->qlock, NULL);
     pthread_cond_init(&s->qcond, NULL);
@@ -963,7 +970,7 @@ int sh_store_new_lmdb(const char *spec, const sh_history_config_t *cfg, uint64_t
     rc = open_dbs(s, err, errlen);
     if (rc != 0)
         goto err_free;
-    rc = load(s, sh_wall_ms(), err, errlen);
+    rc = load(s, sh_store_wall_ms(), err, errlen);
     if (rc != 0)
         goto err_free;
     if (first_seq > s->last_seq)

@@ -4,7 +4,7 @@
 
 #include "base/alloc.h"
 #include "base/str.h"
-#include "server/store.h"
+#include "store/store.h"
 #include "ssehub/errno.h"
 
 typedef struct mem_store_s {
@@ -123,22 +123,21 @@ static const sh_store_ops_t mem_ops = {
     "memory", mem_publish, mem_replay, mem_expire, mem_count, mem_close, mem_free,
 };
 
-int sh_store_new_memory(const sh_history_config_t *cfg, uint64_t first_seq,
-                        const sh_store_sink_t *sink, sh_store_t **out)
+int sh_store_new_memory(const sh_store_params_t *prm, sh_store_t **out)
 {
     mem_store_t *s = sh_calloc(1, sizeof(*s));
     int rc;
 
     if (s == NULL)
         return SSEHUB_ENOMEM;
-    rc = sh_history_new(cfg, first_seq, &s->history);
+    rc = sh_history_new(&prm->history, prm->first_seq, &s->history);
     if (rc != 0) {
         sh_free(s);
         return rc;
     }
     pthread_mutex_init(&s->lock, NULL);
     s->base.ops = &mem_ops;
-    s->sink = *sink;
+    s->sink = prm->sink;
     *out = &s->base;
     return 0;
 }
