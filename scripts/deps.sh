@@ -17,7 +17,9 @@ set -eu
 # The durable store: LMDB (liblmdb-dev); its tests read the files back with lmdb-utils
 # (mdb_stat, mdb_load), which also back a store up (mdb_copy). The install test
 # (tests/integration/test_install.py): systemd (systemd-analyze verify of the unit) and
-# man-db (renders the man pages, with groff-base).
+# man-db (renders the man pages, with groff-base). Mercure 1.0 URL Pattern components: the
+# regular expressions the standard generates run on PCRE2 (libpcre2-dev), with its match
+# and depth limits as the cost limit hostile patterns need.
 PACKAGES="
 build-essential
 cmake
@@ -32,6 +34,7 @@ libuv1-dev
 node-llhttp
 libjansson-dev
 libjwt-dev
+libpcre2-dev
 curl
 openssl
 libssl-dev
