@@ -10,9 +10,9 @@
  * as the Mercure 1.0 draft allows.
  *
  * This is the building block of Mercure 1.0's matchURLPattern selectors; the constructor
- * string parser, the component canonicalization (the standard's encoding callbacks: fixed
- * text is used as given here) and the URL parser for topics are not written yet, so
- * nothing in the hub uses it so far. Pure: no I/O, no clock.
+ * string parser and the component canonicalization (the standard's encoding callbacks:
+ * fixed text is used as given here) are not written yet, so nothing in the hub uses it so
+ * far (topics are parsed by url.c). Pure: no I/O, no clock.
  */
 #ifndef SH_HUB_URLPATTERN_H
 #define SH_HUB_URLPATTERN_H
