@@ -9,10 +9,8 @@
  * hostile regular expression costs at most that much per match and then does not match,
  * as the Mercure 1.0 draft allows.
  *
- * This is the building block of Mercure 1.0's matchURLPattern selectors; the constructor
- * string parser and the component canonicalization (the standard's encoding callbacks:
- * fixed text is used as given here) are not written yet, so nothing in the hub uses it so
- * far (topics are parsed by url.c). Pure: no I/O, no clock.
+ * sh_urlpat_t is a whole URL pattern: eight components, from a constructor string and the
+ * hub's URL as base. Pure: no I/O, no clock.
  */
 #ifndef SH_HUB_URLPATTERN_H
 #define SH_HUB_URLPATTERN_H
@@ -56,5 +54,24 @@ const char *sh_urlpat_comp_regex(const sh_urlpat_comp_t *c);
 size_t sh_urlpat_comp_ngroups(const sh_urlpat_comp_t *c);
 
 void sh_urlpat_comp_free(sh_urlpat_comp_t *c);
+
+struct sh_url_s;
+typedef struct sh_urlpat_s sh_urlpat_t;
+
+/**
+ * Compiles a URL pattern given as a constructor string (`https://{*.}?example.com/books/:id`,
+ * or relative: `/books/:id`, `?q=:v`), with |base| (the hub's URL) as its base URL: the
+ * standard's constructor string parser, "process a URLPatternInit" with the base, `*` for
+ * the components not given, each component compiled with its canonicalization (encoding
+ * callback). Hostnames needing IDNA and IPv6 hostname patterns are refused (not
+ * supported). Returns 0, -1 with a static |*reason|, or SSEHUB_ENOMEM.
+ */
+int sh_urlpat_compile(const char *pattern, size_t len, const struct sh_url_s *base,
+                      sh_urlpat_t **out, const char **reason);
+
+/** Whether the parsed URL |url| matches every component. */
+int sh_urlpat_match(const sh_urlpat_t *p, const struct sh_url_s *url);
+
+void sh_urlpat_free(sh_urlpat_t *p);
 
 #endif /* SH_HUB_URLPATTERN_H */

@@ -5,7 +5,9 @@
  * "OPTS\tPATTERN\tINPUT" (OPTS: default, hostname or pathname; tabs and newlines never
  * occur in the generated strings); each output line is "E" (the pattern is refused), "1"
  * (it matches the input) or "0". A line "url\tINPUT\tBASE" parses INPUT against BASE
- * (sh_url) and prints "E", or the eight components separated by tabs.
+ * (sh_url) and prints "E", or the eight components separated by tabs. A line
+ * "full\tPATTERN\tINPUT\tBASE" compiles a whole URL pattern (constructor string) with BASE
+ * as its base URL and prints "E", or whether INPUT (against BASE) matches.
  */
 #include <stdio.h>
 #include <string.h>
@@ -34,6 +36,33 @@ int main(void)
         }
         *pat++ = '\0';
         *in++ = '\0';
+        if (strcmp(opt, "full") == 0) { /* "full\tPATTERN\tINPUT\tBASE" */
+            char *b = strchr(in, '\t');
+            sh_url_t base, u;
+            sh_urlpat_t *up = NULL;
+
+            if (b == NULL) {
+                fprintf(stderr, "urlpattern_check: malformed line\n");
+                return 2;
+            }
+            *b++ = '\0';
+            if (sh_url_parse(b, strlen(b), NULL, &base) != 0) {
+                puts("E");
+                continue;
+            }
+            if (sh_urlpat_compile(pat, strlen(pat), &base, &up, &reason) != 0) {
+                puts("E");
+            } else if (sh_url_parse(in, strlen(in), &base, &u) != 0) {
+                puts("0"); /* not a URL: no match */
+                sh_urlpat_free(up);
+            } else {
+                puts(sh_urlpat_match(up, &u) ? "1" : "0");
+                sh_url_dispose(&u);
+                sh_urlpat_free(up);
+            }
+            sh_url_dispose(&base);
+            continue;
+        }
         if (strcmp(opt, "url") == 0) {
             sh_url_t base, u;
             int k;

@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "ssehub/errno.h"
+#include "hub/url.h"
 #include "hub/urlpattern.h"
 #include "support/failalloc.h"
 #include "support/testutil.h"
@@ -226,12 +227,86 @@ static void test_urlpattern_oom(void **state)
     sh_test_restore_allocator();
 }
 
+#define HUB "https://hub.example/.well-known/mercure"
+
+/* Whole patterns (constructor strings, the hub's URL as base) against topics. */
+static void full(const char *pat, const char *const *yes, const char *const *no)
+{
+    sh_url_t base, u;
+    sh_urlpat_t *p = NULL;
+    const char *reason = NULL;
+
+    assert_int_equal(sh_url_parse(HUB, strlen(HUB), NULL, &base), 0);
+    if (sh_urlpat_compile(pat, strlen(pat), &base, &p, &reason) != 0)
+        fail_msg("%s: %s", pat, reason);
+    for (; yes != NULL && *yes != NULL; yes++) {
+        assert_int_equal(sh_url_parse(*yes, strlen(*yes), &base, &u), 0);
+        if (!sh_urlpat_match(p, &u))
+            fail_msg("%s should match %s", pat, *yes);
+        sh_url_dispose(&u);
+    }
+    for (; no != NULL && *no != NULL; no++) {
+        if (sh_url_parse(*no, strlen(*no), &base, &u) != 0)
+            continue;
+        if (sh_urlpat_match(p, &u))
+            fail_msg("%s should not match %s", pat, *no);
+        sh_url_dispose(&u);
+    }
+    sh_urlpat_free(p);
+    sh_url_dispose(&base);
+}
+
+static void test_urlpattern_full(void **state)
+{
+    sh_url_t base;
+    sh_urlpat_t *p = NULL;
+    const char *reason = NULL;
+    long k;
+    int rc;
+
+    (void)state;
+    sh_failalloc_install();
+    full("https://example.com/books/:id",
+         L("https://example.com/books/1", "HTTPS://EXAMPLE.com:443/books/1?x#y",
+           "https://example.com/a/../books/1"),
+         L("https://example.com/books/1/2", "http://example.com/books/1",
+           "https://example.com:8443/books/1", "https://other.example/books/1"));
+    full("/books/:id", L("https://hub.example/books/1", "/books/2", "books/../../books/3?q"),
+         L("https://other.example/books/1", "http://hub.example/books/1"));
+    full("https://{*.}?example.com/*", L("https://example.com/", "https://a.b.example.com/x/y"),
+         L("https://example.org/", "https://xexample.com/"));
+    full("http{s}?://example.com/caf\u00e9/:x", NULL, NULL);
+    full("https://example.com/caf\xc3\xa9", L("https://example.com/caf%C3%A9"), NULL);
+    full("?q=:v", L(HUB "?q=1"), L("https://hub.example/x?q=1", HUB "?r=1"));
+    full("urn\\:isbn\\:*", NULL, NULL);
+    /* A non-special scheme's pathname has no segments (the default options): :x takes the
+     * rest of the path. */
+    full("mercure://h/:x", L("mercure://h/a", "mercure://h/a/b"), L("mercure://g/a"));
+    assert_int_equal(sh_url_parse(HUB, strlen(HUB), NULL, &base), 0);
+    assert_int_equal(sh_urlpat_compile("https://[::1]/x", 15, &base, &p, &reason), -1);
+    assert_non_null(strstr(reason, "IPv6"));
+    assert_int_equal(sh_urlpat_compile("/books/:id", 10, NULL, &p, &reason), -1);
+    assert_non_null(strstr(reason, "relative"));
+    for (k = 0;; k++) {
+        sh_failalloc_fail_after(k);
+        rc = sh_urlpat_compile("https://:s.example.com/b/:id?q=*", 32, &base, &p, &reason);
+        sh_failalloc_fail_after(-1);
+        if (rc == 0)
+            break;
+        assert_int_equal(rc, SSEHUB_ENOMEM);
+    }
+    sh_urlpat_free(p);
+    sh_url_dispose(&base);
+    assert_int_equal(sh_failalloc_live(), 0);
+    sh_test_restore_allocator();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_urlpattern_regex),  cmocka_unit_test(test_urlpattern_match),
         cmocka_unit_test(test_urlpattern_errors), cmocka_unit_test(test_urlpattern_cost_limit),
-        cmocka_unit_test(test_urlpattern_oom),
+        cmocka_unit_test(test_urlpattern_oom),    cmocka_unit_test(test_urlpattern_full),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
