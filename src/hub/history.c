@@ -660,8 +660,9 @@ int sh_history_replay(sh_history_t *h, const sh_selectors_t *sel, const char *la
     out->last_event_id_len = hdr_len;
 
     if (replay) {
-        rc = sel->all || sel->ntemplates > 0 ? collect_all(h, sel, after, now_ms, out)
-                                             : collect_exact(h, sel, after, now_ms, out);
+        rc = sel->all || sel->ntemplates > 0 || sel->npatterns > 0
+                 ? collect_all(h, sel, after, now_ms, out)
+                 : collect_exact(h, sel, after, now_ms, out);
         if (rc != 0) {
             sh_replay_dispose(out);
             return rc;

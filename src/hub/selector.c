@@ -89,7 +89,7 @@ static int compile_templates(sh_selectors_t *s)
 int sh_selectors_init_kinds(sh_selectors_t *s, const sh_str_t *raw, const unsigned char *kinds,
                             size_t n)
 {
-    sh_map_t seen[2];
+    sh_map_t seen[3];
     size_t i, k = 0, bytes = 0, size;
     int all = 0, rc = 0, any08 = 0;
     unsigned char *kp = NULL;
@@ -98,10 +98,11 @@ int sh_selectors_init_kinds(sh_selectors_t *s, const sh_str_t *raw, const unsign
     memset(s, 0, sizeof(*s));
     sh_map_init(&seen[0]);
     sh_map_init(&seen[1]);
+    sh_map_init(&seen[2]);
     if (raw == NULL || n == 0)
         return SSEHUB_EINVAL;
     for (i = 0; i < n; i++) {
-        if (raw[i].ptr == NULL || raw[i].len == 0 || kind_of(kinds, i) > SH_SEL_EXACT)
+        if (raw[i].ptr == NULL || raw[i].len == 0 || kind_of(kinds, i) > SH_SEL_URLPATTERN)
             return SSEHUB_EINVAL;
         if (kind_of(kinds, i) != SH_SEL_TOPIC)
             any08 = 1;
@@ -112,6 +113,8 @@ int sh_selectors_init_kinds(sh_selectors_t *s, const sh_str_t *raw, const unsign
         rc = sh_map_reserve(&seen[0], n);
         if (rc == 0 && kinds != NULL)
             rc = sh_map_reserve(&seen[1], n);
+        if (rc == 0 && kinds != NULL)
+            rc = sh_map_reserve(&seen[2], n);
         if (rc != 0)
             goto out;
         for (i = 0; i < n; i++) {
@@ -169,7 +172,61 @@ int sh_selectors_init_kinds(sh_selectors_t *s, const sh_str_t *raw, const unsign
 out:
     sh_map_dispose(&seen[0]);
     sh_map_dispose(&seen[1]);
+    sh_map_dispose(&seen[2]);
     return rc;
+}
+
+int sh_selectors_init_base(sh_selectors_t *s, const sh_str_t *raw, const unsigned char *kinds,
+                           size_t n, const char *base, size_t base_len, const char **reason)
+{
+    size_t i;
+    int rc;
+
+    *reason = NULL;
+    rc = sh_selectors_init_kinds(s, raw, kinds, n);
+    if (rc != 0 || s->kinds == NULL)
+        return rc;
+    for (i = 0; i < s->ntopics; i++) {
+        if (s->kinds[i] != SH_SEL_URLPATTERN)
+            continue;
+        if (s->base == NULL) {
+            s->base = sh_calloc(1, sizeof(*s->base));
+            s->pats = sh_calloc(s->ntopics, sizeof(*s->pats));
+            if (s->base == NULL || s->pats == NULL) {
+                rc = SSEHUB_ENOMEM;
+                break;
+            }
+            s->base_text = sh_malloc(base_len + 1);
+            if (s->base_text == NULL) {
+                rc = SSEHUB_ENOMEM;
+                break;
+            }
+            memcpy(s->base_text, base, base_len);
+            s->base_text[base_len] = '\0';
+            rc = sh_url_parse(base, base_len, NULL, s->base);
+            if (rc != 0) {
+                sh_free(s->base);
+                s->base = NULL;
+                *reason = "the hub's URL is not a URL";
+                rc = rc == SSEHUB_ENOMEM ? rc : SSEHUB_EINVAL;
+                break;
+            }
+        }
+        rc = sh_urlpat_compile(s->topics[i].ptr, s->topics[i].len, s->base, &s->pats[i], reason);
+        if (rc != 0) {
+            rc = rc == SSEHUB_ENOMEM ? rc : SSEHUB_EINVAL;
+            break;
+        }
+        s->npatterns++;
+    }
+    if (rc != 0)
+        sh_selectors_dispose(s);
+    return rc;
+}
+
+int sh_selectors_pattern_match(const sh_selectors_t *s, size_t i, const sh_url_t *u)
+{
+    return s->pats != NULL && s->pats[i] != NULL && sh_urlpat_match(s->pats[i], u);
 }
 
 int sh_selectors_init(sh_selectors_t *s, const sh_str_t *raw, size_t n)
@@ -186,6 +243,16 @@ void sh_selectors_dispose(sh_selectors_t *s)
             sh_uritpl_free(s->tpls[i]);
     }
     sh_free(s->tpls);
+    if (s->pats != NULL) {
+        for (i = 0; i < s->ntopics; i++)
+            sh_urlpat_free(s->pats[i]);
+    }
+    sh_free(s->pats);
+    if (s->base != NULL) {
+        sh_url_dispose(s->base);
+        sh_free(s->base);
+    }
+    sh_free(s->base_text);
     sh_free(s->topics);
     memset(s, 0, sizeof(*s));
 }
@@ -200,10 +267,23 @@ int sh_selectors_match_topic(const sh_selectors_t *s, const char *topic, size_t 
     t.ptr = topic;
     t.len = len;
     for (j = 0; j < s->ntopics; j++) {
+        if (sh_selectors_kind(s, j) == SH_SEL_URLPATTERN)
+            continue;
         if (str_eq(t, s->topics[j]))
             return 1;
         if (s->tpls != NULL && s->tpls[j] != NULL && sh_uritpl_match(s->tpls[j], topic, len))
             return 1;
+    }
+    if (s->npatterns > 0) { /* the topic as a URL against the hub's, once */
+        sh_url_t u;
+        int hit = 0;
+
+        if (sh_url_parse(topic, len, s->base, &u) != 0)
+            return 0; /* not a URL: no URL pattern matches it */
+        for (j = 0; !hit && j < s->ntopics; j++)
+            hit = sh_selectors_pattern_match(s, j, &u);
+        sh_url_dispose(&u);
+        return hit;
     }
     return 0;
 }

@@ -10,13 +10,16 @@
 
 #include "hub/event.h"
 #include "hub/uritemplate.h"
+#include "hub/url.h"
+#include "hub/urlpattern.h"
 
 typedef struct sh_selectors_s sh_selectors_t;
 
 /* How a selector was given, which says how it matches. */
 typedef enum {
-    SH_SEL_TOPIC = 0, /* draft-07 `topic=` or `mercure.*` claim: exact, or a URI template */
-    SH_SEL_EXACT = 1  /* draft-08 `match=`/`matchExact=` or an Exact grant: byte for byte */
+    SH_SEL_TOPIC = 0,     /* draft-07 `topic=` or `mercure.*` claim: exact, or a URI template */
+    SH_SEL_EXACT = 1,     /* draft-08 `match=`/`matchExact=` or an Exact grant: byte for byte */
+    SH_SEL_URLPATTERN = 2 /* draft-08 `matchURLPattern=` or a URLPattern grant */
 } sh_sel_kind_t;
 
 struct sh_selectors_s {
@@ -24,6 +27,12 @@ struct sh_selectors_s {
     sh_uritpl_t **tpls; /* NULL, or tpls[i]: topics[i] compiled as a URI template (or NULL) */
     size_t ntopics;
     size_t ntemplates; /* how many tpls[i] are not NULL */
+    /* NULL, or pats[i]: topics[i] compiled as a URL pattern (kind SH_SEL_URLPATTERN),
+     * against |base|, the hub's URL (topics are resolved against it too). */
+    sh_urlpat_t **pats;
+    size_t npatterns;
+    sh_url_t *base;  /* NULL when there is no URL pattern */
+    char *base_text; /* |base| as given (NUL-terminated), the registry's key part */
     /* NULL when every selector is SH_SEL_TOPIC, else kinds[i]: how topics[i] was given
      * (in the same block as |topics|). */
     const unsigned char *kinds;
@@ -53,6 +62,17 @@ int sh_selectors_init(sh_selectors_t *s, const sh_str_t *raw, size_t n);
  */
 int sh_selectors_init_kinds(sh_selectors_t *s, const sh_str_t *raw, const unsigned char *kinds,
                             size_t n);
+
+/**
+ * As sh_selectors_init_kinds(), with the hub's URL |base| (|base_len| bytes) for the
+ * SH_SEL_URLPATTERN selectors, each compiled (sh_urlpat_compile()). Returns 0, SSEHUB_EINVAL
+ * with |*reason| set when a pattern is refused (else NULL), or SSEHUB_ENOMEM.
+ */
+int sh_selectors_init_base(sh_selectors_t *s, const sh_str_t *raw, const unsigned char *kinds,
+                           size_t n, const char *base, size_t base_len, const char **reason);
+
+/** Whether the URL pattern selector |i| matches the URL |u| (parsed against s->base). */
+int sh_selectors_pattern_match(const sh_selectors_t *s, size_t i, const sh_url_t *u);
 
 /** The kind of selector |i| (SH_SEL_TOPIC when no kinds were given). */
 static inline sh_sel_kind_t sh_selectors_kind(const sh_selectors_t *s, size_t i)

@@ -26,6 +26,9 @@ typedef struct stopic_s stopic_t;
 struct stopic_s {
     sh_sub_link_t *head;           /* the links of the subscriptions to this selector */
     sh_uritpl_t *tpl;              /* a URI template entry: compiled; NULL for an exact topic */
+    sh_urlpat_t *pat;              /* a URL pattern entry: compiled against |base| */
+    sh_url_t base;                 /* the hub's URL of a URL pattern entry */
+    size_t text_off;               /* where the selector's text starts in |name| */
     stopic_t *pat_prev, *pat_next; /* in the registry's template list (tpl != NULL) */
     size_t name_len;               /* bytes at |name| */
     char name[]; /* the key in the map: the selector, after a NUL for a template */
@@ -63,6 +66,16 @@ int sh_subs_init(sh_subs_t *r)
     return 0;
 }
 
+static void stopic_free(stopic_t *t)
+{
+    sh_uritpl_free(t->tpl);
+    if (t->pat != NULL) {
+        sh_urlpat_free(t->pat);
+        sh_url_dispose(&t->base);
+    }
+    sh_free(t);
+}
+
 /* Frees the topics still listed (a caller that broke the contract leaks no memory). */
 void sh_subs_dispose(sh_subs_t *r)
 {
@@ -74,9 +87,7 @@ void sh_subs_dispose(sh_subs_t *r)
         return;
     assert(r->count == 0);
     while ((e = sh_map_next(m, &it)) != NULL) {
-        stopic_t *t = e->value;
-        sh_uritpl_free(t->tpl);
-        sh_free(t);
+        stopic_free(e->value);
     }
     sh_map_dispose(m);
     sh_free(m);
@@ -103,7 +114,7 @@ static void link_remove(sh_subs_t *r, sh_sub_link_t *l)
         void *was = sh_map_del(topic_map(r), t->name, t->name_len);
         assert(was == t);
         (void)was;
-        if (t->tpl != NULL) {
+        if (t->tpl != NULL || t->pat != NULL) {
             for (c = r->dispatch_cursor; c != NULL; c = c->outer) {
                 if (c->next_pat == t)
                     c->next_pat = t->pat_next;
@@ -114,64 +125,84 @@ static void link_remove(sh_subs_t *r, sh_sub_link_t *l)
                 r->pat_head = t->pat_next;
             if (t->pat_next != NULL)
                 t->pat_next->pat_prev = t->pat_prev;
-            sh_uritpl_free(t->tpl);
             r->npatterns--;
         } else {
             r->ntopics--;
         }
-        sh_free(t);
+        stopic_free(t);
     }
 }
 
 /*
- * Links |l| (its sub set) at the head of the selector |name|'s list; |is_tpl| says it is a
- * valid URI template (the entry then compiles its own copy). A template entry's key is its
- * text after a NUL byte, which no topic holds: the same string given as an exact selector
- * (draft-08 `match=`) is another entry, found by the event's topics. 0 or ENOMEM.
+ * Links |l| (its sub set) at the head of selector |i| of |sel|'s list. A URI template (kind
+ * SH_SEL_TOPIC, compiled) is keyed by its text after a NUL byte, which no topic holds, so
+ * the same string given as an exact selector (draft-08 `match=`) is another entry found
+ * by the event's topics; a URL pattern by NUL, 0x01, the hub's URL, NUL and its text. An
+ * entry compiles its own copy. 0 or ENOMEM.
  */
-static int link_add(sh_subs_t *r, sh_sub_link_t *l, const sh_str_t *name, int is_tpl)
+static int link_add(sh_subs_t *r, sh_sub_link_t *l, const sh_selectors_t *sel, size_t i)
 {
     sh_map_t *m = topic_map(r);
-    size_t off = is_tpl ? 1 : 0, klen;
+    const sh_str_t *name = &sel->topics[i];
+    int is_tpl = sel->tpls != NULL && sel->tpls[i] != NULL;
+    int is_pat = sel->pats != NULL && sel->pats[i] != NULL;
+    size_t blen = is_pat ? strlen(sel->base_text) : 0;
+    size_t off = is_tpl ? 1 : is_pat ? 3 + blen : 0, klen;
     stopic_t *t;
-    char *key;
+    char *key = NULL;
+    const char *reason;
 
-    if (name->len > SIZE_MAX - sizeof(*t) - 2)
+    if (name->len > SIZE_MAX - sizeof(*t) - off - 1)
         return SSEHUB_ENOMEM;
     klen = name->len + off;
-    if (is_tpl) {
+    if (off > 0) {
         key = sh_malloc(klen);
         if (key == NULL)
             return SSEHUB_ENOMEM;
         key[0] = '\0';
-        memcpy(key + 1, name->ptr, name->len);
+        if (is_pat) {
+            key[1] = '\1';
+            memcpy(key + 2, sel->base_text, blen);
+            key[2 + blen] = '\0';
+        }
+        memcpy(key + off, name->ptr, name->len);
         t = sh_map_get(m, key, klen);
-        sh_free(key);
     } else {
         t = sh_map_get(m, name->ptr, name->len);
     }
     if (t == NULL) {
-        t = sh_malloc(sizeof(*t) + klen + 1);
-        if (t == NULL)
+        t = sh_calloc(1, sizeof(*t) + klen + 1);
+        if (t == NULL) {
+            sh_free(key);
             return SSEHUB_ENOMEM;
-        t->head = NULL;
-        t->tpl = NULL;
-        t->pat_prev = NULL;
-        t->pat_next = NULL;
+        }
         t->name_len = klen;
-        t->name[0] = '\0';
-        memcpy(t->name + off, name->ptr, name->len);
+        t->text_off = off;
+        if (key != NULL)
+            memcpy(t->name, key, klen);
+        else
+            memcpy(t->name, name->ptr, name->len);
         t->name[klen] = '\0';
         if (is_tpl && sh_uritpl_compile(t->name + 1, name->len, &t->tpl) != 0) {
             sh_free(t);
+            sh_free(key);
             return SSEHUB_ENOMEM; /* it compiled for the subscription: only memory can fail */
         }
-        if (sh_map_put(m, t->name, t->name_len, t) != 0) {
-            sh_uritpl_free(t->tpl);
+        if (is_pat &&
+            (sh_url_parse(sel->base_text, blen, NULL, &t->base) != 0 ||
+             sh_urlpat_compile(t->name + off, name->len, &t->base, &t->pat, &reason) != 0)) {
+            if (t->base.mem != NULL)
+                sh_url_dispose(&t->base);
             sh_free(t);
+            sh_free(key);
             return SSEHUB_ENOMEM;
         }
-        if (t->tpl != NULL) {
+        if (sh_map_put(m, t->name, t->name_len, t) != 0) {
+            stopic_free(t);
+            sh_free(key);
+            return SSEHUB_ENOMEM;
+        }
+        if (t->tpl != NULL || t->pat != NULL) {
             t->pat_next = r->pat_head;
             if (r->pat_head != NULL)
                 ((stopic_t *)r->pat_head)->pat_prev = t;
@@ -181,6 +212,7 @@ static int link_add(sh_subs_t *r, sh_sub_link_t *l, const sh_str_t *name, int is
             r->ntopics++;
         }
     }
+    sh_free(key);
     l->topic = t;
     l->prev = NULL;
     l->next = t->head;
@@ -205,8 +237,7 @@ int sh_subs_add(sh_subs_t *r, sh_sub_t *sub)
     }
     for (i = 0; i < n; i++) {
         sub->links[i].sub = sub;
-        rc = link_add(r, &sub->links[i], &sub->sel.topics[i],
-                      sub->sel.tpls != NULL && sub->sel.tpls[i] != NULL);
+        rc = link_add(r, &sub->links[i], &sub->sel, i);
         if (rc != 0)
             goto err_unlink;
     }
@@ -270,11 +301,26 @@ static size_t deliver(sh_sub_t *sub, sh_event_t *ev, sh_deliver_cb cb, void *use
 }
 
 /* Whether the template entry |t| matches one of |ev|'s topics (a template also matches the
- * topic equal to its text, as in Mercure). */
+ * topic equal to its text, as in Mercure); or the URL pattern entry, a topic parsed as a URL
+ * against the entry's hub URL (a topic that is not a URL matches no URL pattern). */
 static int pattern_matches(const stopic_t *t, const sh_event_t *ev)
 {
     size_t i;
 
+    if (t->pat != NULL) {
+        for (i = 0; i < ev->ntopics; i++) {
+            sh_url_t u;
+            int hit;
+
+            if (sh_url_parse(ev->topics[i].ptr, ev->topics[i].len, &t->base, &u) != 0)
+                continue;
+            hit = sh_urlpat_match(t->pat, &u);
+            sh_url_dispose(&u);
+            if (hit)
+                return 1;
+        }
+        return 0;
+    }
     for (i = 0; i < ev->ntopics; i++) {
         if ((ev->topics[i].len == t->name_len - 1 &&
              memcmp(ev->topics[i].ptr, t->name + 1, t->name_len - 1) == 0) ||

@@ -640,7 +640,7 @@ typedef struct grants_s {
     size_t n, cap;
 } grants_t;
 
-static int grants_add(grants_t *g, const char *s, size_t len)
+static int grants_add(grants_t *g, const char *s, size_t len, unsigned char kind)
 {
     if (g->n == g->cap) {
         size_t cap = g->cap ? g->cap * 2 : 16;
@@ -658,7 +658,7 @@ static int grants_add(grants_t *g, const char *s, size_t len)
     }
     g->raw[g->n].ptr = s;
     g->raw[g->n].len = len;
-    g->kinds[g->n] = SH_SEL_EXACT;
+    g->kinds[g->n] = kind;
     g->n++;
     return 0;
 }
@@ -694,6 +694,7 @@ static int read_detail(json_t *d, grants_t *pub, grants_t *sub, json_t **payload
     for (i = 0; i < json_array_size(topics); i++) {
         json_t *t = json_array_get(topics, i), *m, *mt, *mt2;
         const char *type;
+        unsigned char kind;
 
         if (!json_is_object(t))
             return -1;
@@ -708,17 +709,17 @@ static int read_detail(json_t *d, grants_t *pub, grants_t *sub, json_t **payload
         type = mt != NULL ? json_string_value(mt) : SH_MERCURE_MATCH_EXACT;
         if (type == NULL)
             return -1;
-        if (strcmp(type, SH_MERCURE_MATCH_URLPATTERN) == 0 || strcmp(type, "URL Pattern") == 0) {
-            *reason = "invalid token: URL Pattern grants are not supported yet";
-            return -1;
-        }
-        if (strcmp(type, SH_MERCURE_MATCH_EXACT) != 0)
+        if (strcmp(type, SH_MERCURE_MATCH_URLPATTERN) == 0 || strcmp(type, "URL Pattern") == 0)
+            kind = SH_SEL_URLPATTERN;
+        else if (strcmp(type, SH_MERCURE_MATCH_EXACT) == 0)
+            kind = SH_SEL_EXACT;
+        else
             return -1;
         rc = 0;
         if (do_pub)
-            rc = grants_add(pub, json_string_value(m), json_string_length(m));
+            rc = grants_add(pub, json_string_value(m), json_string_length(m), kind);
         if (rc == 0 && do_sub)
-            rc = grants_add(sub, json_string_value(m), json_string_length(m));
+            rc = grants_add(sub, json_string_value(m), json_string_length(m), kind);
         if (rc != 0)
             return rc;
     }
@@ -728,8 +729,10 @@ static int read_detail(json_t *d, grants_t *pub, grants_t *sub, json_t **payload
 }
 
 /* The grants of the token's authorization_details into |out|. */
-static int read_details(json_t *claims, sh_claims_t *out, const char **reason)
+static int read_details(json_t *claims, const sh_auth_at_t *at, sh_claims_t *out,
+                        const char **reason)
 {
+    const char *why = NULL;
     json_t *details = json_object_get(claims, "authorization_details"), *payload = NULL;
     grants_t pub, sub;
     size_t i;
@@ -756,11 +759,13 @@ static int read_details(json_t *claims, sh_claims_t *out, const char **reason)
         }
     }
     if (rc == 0 && pub.n > 0) {
-        rc = sh_selectors_init_kinds(&out->publish, pub.raw, pub.kinds, pub.n);
+        rc = sh_selectors_init_base(&out->publish, pub.raw, pub.kinds, pub.n, at->resource,
+                                    at->resource_len, &why);
         out->has_publish = rc == 0;
     }
     if (rc == 0 && sub.n > 0) {
-        rc = sh_selectors_init_kinds(&out->subscribe, sub.raw, sub.kinds, sub.n);
+        rc = sh_selectors_init_base(&out->subscribe, sub.raw, sub.kinds, sub.n, at->resource,
+                                    at->resource_len, &why);
         out->has_subscribe = rc == 0;
     }
     if (rc == 0 && payload != NULL) {
@@ -773,7 +778,8 @@ static int read_details(json_t *claims, sh_claims_t *out, const char **reason)
     grants_dispose(&pub);
     grants_dispose(&sub);
     if (rc == SSEHUB_EINVAL) {
-        *reason = "invalid token: a Mercure authorization_details entry is malformed";
+        *reason = why != NULL ? "invalid token: a URL pattern grant the hub cannot compile"
+                              : "invalid token: a Mercure authorization_details entry is malformed";
         rc = -1;
     }
     return rc;
@@ -856,7 +862,7 @@ int sh_auth_verify_at(const sh_auth_at_t *at, const char *token, int64_t now_ms,
     }
     out->exp_ms = exp;
     out->version = SH_MERCURE_08;
-    rc = read_details(j.claims, out, reason);
+    rc = read_details(j.claims, at, out, reason);
 out:
     sh_free(sig);
     jws_dispose(&j);

@@ -114,8 +114,9 @@ int sh_auth_is_access_token(const char *token);
  * most SH_MERCURE_AUTHZ_DETAILS_MAX entries, SH_MERCURE_AUTHZ_TOPICS_MAX topics each):
  * `actions` (publish, subscribe), `topics` ({match, matchType or match_type: Exact}) and
  * `payload` (kept for the subscription events; the first subscribe entry's); entries of other
- * types are ignored, and a malformed Mercure entry refuses the token. URL Pattern grants
- * are refused (not supported yet). Returns 0 with |out| filled (version 8), -1 with a
+ * types are ignored, and a malformed Mercure entry refuses the token. URL Pattern grants are
+ * compiled with the resource as their base (a pattern that does not compile refuses the
+ * token). Returns 0 with |out| filled (version 8), -1 with a
  * one-line |*reason|, or SSEHUB_ENOMEM; |out| is left empty on failure.
  */
 int sh_auth_verify_at(const sh_auth_at_t *at, const char *token, int64_t now_ms, sh_claims_t *out,

@@ -72,6 +72,11 @@ static size_t resource_of(const sh_conn_t *c, char *buf, size_t size)
     return n > 0 && (size_t)n < size ? (size_t)n : 0;
 }
 
+size_t sh_authz_resource(const sh_conn_t *c, char *buf, size_t size)
+{
+    return resource_of(c, buf, size);
+}
+
 /* The RFC 9728 metadata URL of the resource into |buf|: "/.well-known/oauth-protected-
  * resource" inserted between its authority and its path. Returns its length, or 0. */
 static size_t metadata_url(const sh_conn_t *c, char *buf, size_t size)

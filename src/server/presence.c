@@ -26,10 +26,11 @@ struct sh_presence_rec_s {
     sh_list_t link;    /* in the server's list */
     const char *topic; /* the selector (points into the conn's selectors) */
     size_t topic_len;
-    char *id;            /* PREFIX/{topic}/{subscriber}, percent-encoded (sh_malloc'd) */
-    const char *sub;     /* the subscriber id (the conn's sub_id) */
-    const char *payload; /* the token's mercure.payload (the conn's claims), or NULL */
-    int v08;             /* made with match= (Mercure 1.0): its updates in draft-08's shape */
+    char *id;               /* PREFIX/{topic}/{subscriber}, percent-encoded (sh_malloc'd) */
+    const char *sub;        /* the subscriber id (the conn's sub_id) */
+    const char *payload;    /* the token's mercure.payload (the conn's claims), or NULL */
+    int v08;                /* made with match*= (Mercure 1.0): its updates in draft-08's shape */
+    const char *match_type; /* draft-08: "Exact" or "URLPattern" */
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -63,7 +64,9 @@ static void append_subscription(sh_buf_t *b, const sh_presence_rec_t *r, const c
         sh_json_append_string(b, r->id, strlen(r->id));
         sh_buf_append_str(b, ",\"type\":\"Subscription\",\"match\":");
         sh_json_append_string(b, r->topic, r->topic_len);
-        sh_buf_append_str(b, ",\"matchType\":\"" SH_MERCURE_MATCH_EXACT "\",\"subscriber\":");
+        sh_buf_append_str(b, ",\"matchType\":\"");
+        sh_buf_append_str(b, r->match_type);
+        sh_buf_append_str(b, "\",\"subscriber\":");
         sh_json_append_string(b, sub_id, strlen(sub_id));
         sh_buf_append_str(b, active ? ",\"active\":true" : ",\"active\":false");
         if (payload != NULL) {
@@ -186,12 +189,18 @@ void sh_presence_stream_started(sh_conn_t *c)
         sh_presence_rec_t *r = &c->precs[i];
         r->topic = i < sel->ntopics ? sel->topics[i].ptr : "*";
         r->topic_len = i < sel->ntopics ? sel->topics[i].len : 1;
-        r->v08 =
-            (i < sel->ntopics ? (int)sh_selectors_kind(sel, i) : sel->all_kind) == SH_SEL_EXACT;
+        {
+            int kind = i < sel->ntopics ? (int)sh_selectors_kind(sel, i) : sel->all_kind;
+            r->v08 = kind != SH_SEL_TOPIC;
+            r->match_type =
+                kind == SH_SEL_URLPATTERN ? SH_MERCURE_MATCH_URLPATTERN : SH_MERCURE_MATCH_EXACT;
+        }
         sh_buf_init(&b, 64 * 1024);
         sh_buf_append_str(&b, PREFIX "/");
-        if (r->v08) /* draft-08: .../subscriptions/{matchType}/{match}/{subscriber} */
-            sh_buf_append_str(&b, SH_MERCURE_MATCH_EXACT "/");
+        if (r->v08) { /* draft-08: .../subscriptions/{matchType}/{match}/{subscriber} */
+            sh_buf_append_str(&b, r->match_type);
+            sh_buf_append_str(&b, "/");
+        }
         append_escaped(&b, r->topic, r->topic_len);
         sh_buf_append_str(&b, "/");
         append_escaped(&b, c->sub_id, strlen(c->sub_id));
@@ -278,8 +287,7 @@ static const char *rec_subscriber(const sh_presence_rec_t *r)
 static int rec_selected(const sh_presence_rec_t *r, const char *topic_seg, size_t topic_len,
                         const char *sub_seg, size_t sub_len)
 {
-    const char *start =
-        r->id + strlen(PREFIX "/") + (r->v08 ? strlen(SH_MERCURE_MATCH_EXACT "/") : 0);
+    const char *start = r->id + strlen(PREFIX "/") + (r->v08 ? strlen(r->match_type) + 1 : 0);
     const char *sub = rec_subscriber(r);
     size_t tl = (size_t)(sub - 1 - start);
 
@@ -377,6 +385,10 @@ void sh_presence_handle(sh_conn_t *c, const char *path, size_t path_len)
         if ((size_t)(end - rest) > strlen(SH_MERCURE_MATCH_EXACT "/") &&
             memcmp(rest, SH_MERCURE_MATCH_EXACT "/", strlen(SH_MERCURE_MATCH_EXACT "/")) == 0)
             rest += strlen(SH_MERCURE_MATCH_EXACT "/");
+        else if ((size_t)(end - rest) > strlen(SH_MERCURE_MATCH_URLPATTERN "/") &&
+                 memcmp(rest, SH_MERCURE_MATCH_URLPATTERN "/",
+                        strlen(SH_MERCURE_MATCH_URLPATTERN "/")) == 0)
+            rest += strlen(SH_MERCURE_MATCH_URLPATTERN "/");
         slash = memchr(rest, '/', (size_t)(end - rest));
         canonical_segment(&topic_c, rest,
                           slash != NULL ? (size_t)(slash - rest) : (size_t)(end - rest));

@@ -360,6 +360,9 @@ int sh_authz_publish(sh_conn_t *c, const sh_str_t *topics, size_t ntopics, int *
 /* Whether tokens are checked at all for publishers / subscribers (a key or --jwt-issuer). */
 int sh_authz_publishers_checked(const sh_server_t *srv);
 int sh_authz_subscribers_checked(const sh_server_t *srv);
+/* The hub's URL (the resource of access tokens, the base of URL patterns) into |buf|:
+ * --resource, or http://HOST/.well-known/mercure. Its length, 0 when it does not fit. */
+size_t sh_authz_resource(const sh_conn_t *c, char *buf, size_t size);
 /* Answers GET /.well-known/oauth-protected-resource/.well-known/mercure (RFC 9728). */
 void sh_authz_metadata(sh_conn_t *c);
 /* Authorizes a subscription: sets c->claims / c->sub.sel.allow; 0, or -1 after an error. */

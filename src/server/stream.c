@@ -99,11 +99,9 @@ static const char *read_query(sh_conn_t *c, const char *query, size_t query_len,
                      "matchURLPattern (or topic)",
                      (int)(name_len > 40 ? 40 : name_len), name);
             return buf;
-        case SH_MQ_MATCH_URLPATTERN:
-            return "matchURLPattern is not supported yet: use match= (exact) or topic= (URI "
-                   "template)";
         case SH_MQ_TOPIC:
         case SH_MQ_MATCH_EXACT:
+        case SH_MQ_MATCH_URLPATTERN:
             n = sh_form_decode(value, value_len, dp);
             why = sh_mercure_check_selector(dp, n);
             if (why != NULL)
@@ -114,7 +112,9 @@ static const char *read_query(sh_conn_t *c, const char *query, size_t query_len,
             }
             q->sel[q->n].ptr = dp;
             q->sel[q->n].len = n;
-            q->kinds[q->n] = kind == SH_MQ_TOPIC ? SH_SEL_TOPIC : SH_SEL_EXACT;
+            q->kinds[q->n] = kind == SH_MQ_TOPIC         ? SH_SEL_TOPIC
+                             : kind == SH_MQ_MATCH_EXACT ? SH_SEL_EXACT
+                                                         : SH_SEL_URLPATTERN;
             q->n++;
             if (kind == SH_MQ_TOPIC)
                 q->v07 = 1;
@@ -176,10 +176,18 @@ void sh_stream_subscribe(sh_conn_t *c, const char *query, size_t query_len)
     }
     if (sh_authz_subscribe(c, query, query_len) != 0)
         goto out; /* authz.c sent the 401 */
-    rc = sh_selectors_init_kinds(&c->sub.sel, q.sel, q.kinds, q.n);
+    {
+        char base[2048];
+        size_t blen = sh_authz_resource(c, base, sizeof(base));
+
+        rc = sh_selectors_init_base(&c->sub.sel, q.sel, q.kinds, q.n, base, blen, &why);
+    }
     if (rc != 0) {
         sh_conn_error(c, rc == SSEHUB_ENOMEM ? 500 : 400,
-                      rc == SSEHUB_ENOMEM ? "out of memory" : "empty topic", 0);
+                      rc == SSEHUB_ENOMEM ? "out of memory"
+                      : why != NULL       ? why
+                                          : "empty topic",
+                      0);
         goto out;
     }
     if (c->claims != NULL && c->claims->has_subscribe)

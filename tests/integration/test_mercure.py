@@ -133,8 +133,9 @@ async def draft08_subscribe(exe):
                 ([("match_exact", "a"), ("match", "b")], "unknown selector parameter"),
                 ([("MATCHTYPE", "Exact"), ("match", "b")], "unknown selector parameter"),
                 ([("last_event_id", "1")], "missing selector"),
-                ([("matchURLPattern", "https://e.x/*")], "not supported yet"),
-                ([("match_urlpattern", "https://e.x/*")], "not supported yet"),
+                ([("matchURLPattern", "https://e.x/(a")], "URL pattern"),
+                ([("match_urlpattern", "https://e.x/:a/:a")], "duplicate"),
+                ([("matchURLPattern", "https://e.x/([^-])")], "URL pattern"),
                 ([("match", "")], "empty topic"),
                 ([("match", "a\u200bb")], "format character"),
                 ([("match", "\ufeffa")], "format character"),
@@ -255,9 +256,9 @@ async def both_versions(exe):
                     (jwt.at_claims(ISS, RES, [{"type": jwt.MERCURE_DETAIL, "actions": ["publish"],
                                                "topics": [{"match": "*", "matchType": "Bad"}]}]),
                      "malformed"),
-                    (jwt.at_claims(ISS, RES, [jwt.detail(["publish"], ["https://e.x/*"],
+                    (jwt.at_claims(ISS, RES, [jwt.detail(["publish"], ["https://e.x/(a"],
                                                          match_type="URLPattern")]),
-                     "not supported yet")):
+                     "cannot compile")):
                 r = await publish(p, [("topic", topic), ("data", "x")],
                                   bearer(jwt.at(claims, "HS256", ISS_KEY)))
                 check(r.status == 401 and 'error="invalid_token"' in www(r) and why in r.text,
@@ -270,6 +271,17 @@ async def both_versions(exe):
             r = await publish(p, [("topic", topic), ("data", "x")],
                               [("Authorization", "Basic eDp5")])
             check(r.status == 400 and 'error="invalid_request"' in www(r), "Basic: %r" % r)
+            # A URL Pattern grant: only the topics its pattern matches.
+            pat_tok = jwt.at(jwt.at_claims(ISS, RES, [jwt.detail(
+                ["publish"], ["https://example.com/books/:id"], match_type="URLPattern")]),
+                "HS256", ISS_KEY)
+            r = await publish(p, [("topic", "https://example.com/books/9"), ("data", "x")],
+                              bearer(pat_tok))
+            check(r.status == 200, "URL Pattern grant: %r" % r)
+            r = await publish(p, [("topic", "https://example.com/authors/9"), ("data", "x")],
+                              bearer(pat_tok))
+            check(r.status == 403 and 'error="insufficient_scope"' in www(r),
+                  "outside the URL Pattern grant: %r" % r)
             r = await publish(p, [("topic", "https://example.com/books/2"), ("data", "x")],
                               bearer(pub08_rs))
             check(r.status == 403 and 'error="insufficient_scope"' in www(r),
@@ -352,6 +364,48 @@ async def publish_08_rules(exe):
         check(r.status == 403, "draft-07 reserved namespace: %r" % r)
         r = await publish(p, [("topic", "a"), ("id", "#2"), ("data", "ok")], bearer(tok07))
         check(r.status == 200, "draft-07 id #2: %r" % r)
+
+
+@case
+async def url_patterns(exe):
+    """matchURLPattern= and match_urlpattern= (WHATWG URL Pattern): absolute and relative
+    patterns (resolved against the hub's URL, http://127.0.0.1/.well-known/mercure for the
+    Host the test sends, and so are relative topics), hosts compared case-insensitively,
+    topics that are not URLs never matching, replay, and a hostile regular expression cut
+    off by the cost limit (it matches nothing and the hub stays responsive)."""
+    async with Hub(exe, ["--subscriptions"]) as hub:
+        p = hub.port
+        a = await sub08(p, [("matchURLPattern", "https://example.com/books/:id"),
+                            ("match", "end")])
+        b = await sub08(p, [("match_urlpattern", "/books/:id(\\d+)"), ("match", "end")])
+        c = await sub08(p, [("matchURLPattern", "https://{*.}?example.com/*"),
+                            ("match", "end")])
+        hostile = await sub08(p, [("matchURLPattern", "https://h.example/((?:a|a)+b)"),
+                                  ("match", "end")])
+        for t, d in (("https://example.com/books/1", "abs"), ("https://EXAMPLE.com:443/books/2", "case"),
+                     ("https://example.com/books/1/2", "deep"), ("http://127.0.0.1/books/7", "rel-abs"),
+                     ("/books/8", "rel"), ("/books/x", "rel-nondigit"), ("books/9", "rel-relpath"),
+                     ("https://a.b.example.com/x", "sub"), ("not a url {x}", "opaque"),
+                     ("https://h.example/" + "a" * 40, "hostile"), ("end", "end")):
+            r = await publish(p, [("topic", t), ("data", d)])
+            check(r.status == 200, "publish %s: %r" % (t, r))
+        check(await until_marker(a) == ["abs", "case"], "absolute pattern got %r" % datas(a))
+        check(await until_marker(b) == ["rel-abs", "rel"], "relative pattern got %r" % datas(b))
+        check(await until_marker(c) == ["abs", "case", "deep", "sub"],
+              "host wildcard got %r" % datas(c))
+        check(await until_marker(hostile) == [], "hostile pattern got %r" % datas(hostile))
+        # Replay goes through the same patterns.
+        s = await sub08(p, [("matchURLPattern", "https://example.com/books/:id"),
+                            ("last_event_id", "earliest")])
+        ok = await s.read_until(lambda st: len(st.events) >= 2, 5)
+        check(ok and datas(s) == ["abs", "case"], "replay: %r" % datas(s))
+        # Presence: draft-08 shape with matchType URLPattern.
+        r = await request(p, "GET", "/.well-known/mercure/subscriptions")
+        doc = json.loads(r.body)
+        kinds = {(x.get("match"), x.get("matchType")) for x in doc["subscriptions"]}
+        check(("https://example.com/books/:id", "URLPattern") in kinds, "API: %r" % kinds)
+        r = await request(p, "GET", "/healthz")
+        check(r.status == 200, "the hub still answers: %r" % r)
 
 
 @case

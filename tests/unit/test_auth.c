@@ -433,6 +433,22 @@ static void test_auth_access_token_hs256(void **state)
     sh_claims_dispose(&cl);
     free(t);
 
+    /* A URL Pattern grant, its base the resource: relative patterns resolve against it. */
+    t = at_token("HS256", SECRET, NULL,
+                 claims_with(ISS, "\"" RESOURCE "\"",
+                             "[{\"type\":\"https://mercure.rocks/authorization-detail\","
+                             "\"actions\":[\"publish\"],\"topics\":[{\"match\":\"/books/:id\","
+                             "\"match_type\":\"URLPattern\"}]}]"));
+    assert_int_equal(verify_at(&is, 1, NULL, t, &cl, &reason), 0);
+    assert_true(sh_selectors_match_topic(&cl.publish, "http://hub.example/books/1", 26));
+    assert_true(sh_selectors_match_topic(&cl.publish, "/books/2", 8));
+    assert_false(sh_selectors_match_topic(&cl.publish, "http://other/books/1", 20));
+    assert_false(sh_selectors_match_topic(&cl.publish, "/books/1/2", 10));
+    assert_false(sh_selectors_match_topic(&cl.publish, "/books/:id", 10) &&
+                 !sh_selectors_match_topic(&cl.publish, "/books/%3Aid", 12));
+    sh_claims_dispose(&cl);
+    free(t);
+
     /* Refusals, each for its own reason. */
     t = sign_token("{\"alg\":\"HS256\",\"typ\":\"JWT\"}",
                    claims_with(ISS, "\"" RESOURCE "\"", "[]"), "HS256", SECRET, NULL, 0);
@@ -500,8 +516,8 @@ static void test_auth_access_token_hs256(void **state)
              "\"topics\":[{\"match\":\"a\",\"matchType\":\"Exact\",\"match_type\":\"Exact\"}]}]",
              "malformed"},
             {"[{\"type\":\"https://mercure.rocks/authorization-detail\",\"actions\":[\"publish\"],"
-             "\"topics\":[{\"match\":\"https://e.x/*\",\"matchType\":\"URLPattern\"}]}]",
-             "not supported yet"},
+             "\"topics\":[{\"match\":\"https://e.x/(a\",\"matchType\":\"URLPattern\"}]}]",
+             "cannot compile"},
         };
         for (i = 0; i < sizeof(bad_details) / sizeof(bad_details[0]); i++) {
             t = at_token("HS256", SECRET, NULL,
