@@ -118,7 +118,9 @@ async function caseDraft08({ hub, client, tag }) {
     const base = `https://interop.test/${tag}/${process.pid}/v1/books`;
     const q = (pairs) => `${hub.endpoint}?${new URLSearchParams(pairs)}`;
     await client.open('m08', q([['match', `${base}/1`], ['match', `${base}/{id}`]]), ['message']);
+    await client.open('pat', q([['matchURLPattern', `${base}/:id(\\d+)`], ['match_urlpattern', `${base}/%7Bid%7D`]]), ['message']);
     await waitFor('m08 open', () => client.state('m08'), (s) => s.opens >= 1);
+    await waitFor('pat open', () => client.state('pat'), (s) => s.opens >= 1);
     await mercurePublish(hub, { topic: `${base}/1`, data: 'one' });
     await mercurePublish(hub, { topic: `${base}/2`, data: 'not selected' });
     await mercurePublish(hub, { topic: `${base}/{id}`, data: 'literal' });
@@ -128,12 +130,19 @@ async function caseDraft08({ hub, client, tag }) {
     const st = await client.state('m08');
     if (JSON.stringify(datas(st)) !== JSON.stringify(['one', 'literal', 'end']))
         fail(`match= got ${show(datas(st))}`);
+    // URL patterns: :id(\d+) takes .../1 and .../2; the topic .../{id} is the URL
+    // .../%7Bid%7D, which the second pattern names.
+    await waitFor('pat: 4 events', () => client.state('pat'), (s) => s.events.length >= 4);
+    await sleep(100);
+    const ps = await client.state('pat');
+    if (JSON.stringify(datas(ps)) !== JSON.stringify(['one', 'not selected', 'literal', 'end']))
+        fail(`matchURLPattern= got ${show(datas(ps))}`);
     await client.open('resume', q([['match', `${base}/1`], ['last_event_id', st.events[0].lastEventId]]), ['message']);
     await waitFor('resume: 1 event', () => client.state('resume'), (s) => s.events.length >= 1);
     await sleep(100);
     const rs = await client.state('resume');
     if (JSON.stringify(datas(rs)) !== JSON.stringify(['end'])) fail(`last_event_id resume got ${show(datas(rs))}`);
-    return 'exact match= selectors, and a resume from last_event_id';
+    return 'exact match= selectors, URL patterns, and a resume from last_event_id';
 }
 
 // 4 (Chromium). A page on an allowed origin subscribes to another hub with its cookie.
@@ -191,7 +200,7 @@ async function main() {
     const CASES = [
         { name: 'URI template subscription, public and private updates', run: casePrivate },
         { name: 'presence events and the subscriptions API', run: casePresence },
-        { name: 'Mercure 1.0 subscription (match=, last_event_id)', run: caseDraft08 },
+        { name: 'Mercure 1.0 subscription (match=, matchURLPattern=, last_event_id)', run: caseDraft08 },
     ];
     try {
         const hub = await startHub(bin, flags, 'hub (keys, --subscriptions)');

@@ -1895,6 +1895,65 @@ static void test_hub_subs_selector_kinds(void **state)
     sh_test_restore_allocator();
 }
 
+/*
+ * URL pattern selectors in the registry: one entry per (hub URL, pattern), shared by the
+ * subscriptions that give it and compiled once; the same pattern with another hub URL is
+ * another entry (relative patterns and topics resolve against it).
+ */
+static void test_hub_subs_url_patterns(void **state)
+{
+    static const char h1[] = "https://hub.example/.well-known/mercure";
+    static const char h2[] = "https://other.example/.well-known/mercure";
+    unsigned char k[2] = {SH_SEL_URLPATTERN, SH_SEL_EXACT};
+    sh_str_t raw[2];
+    const char *reason = NULL;
+    sh_subs_t r;
+    tsub_t s[3];
+    sh_event_t *ev;
+    size_t i;
+
+    (void)state;
+    sh_failalloc_install();
+    assert_int_equal(sh_subs_init(&r), 0);
+    memset(s, 0, sizeof(s));
+    raw[0] = str_of("/books/:id");
+    raw[1] = str_of("end");
+    assert_int_equal(sh_selectors_init_base(&s[0].sub.sel, raw, k, 2, h1, strlen(h1), &reason), 0);
+    assert_int_equal(sh_selectors_init_base(&s[1].sub.sel, raw, k, 1, h1, strlen(h1), &reason), 0);
+    assert_int_equal(sh_selectors_init_base(&s[2].sub.sel, raw, k, 1, h2, strlen(h2), &reason), 0);
+    for (i = 0; i < 3; i++) {
+        s[i].sub.data = &s[i];
+        assert_int_equal(sh_subs_add(&r, &s[i].sub), 0);
+    }
+    assert_int_equal(r.npatterns, 2); /* h1 once, h2 once */
+    ev = mkev("https://hub.example/books/1", "1", 1, 0, 0);
+    dispatch_check(&r, s, 3, ev, "1 1 0");
+    sh_event_unref(ev);
+    ev = mkev("/books/2", "2", 2, 0, 0); /* relative: each against its own hub URL */
+    dispatch_check(&r, s, 3, ev, "1 1 1");
+    sh_event_unref(ev);
+    ev = mkev("https://other.example/books/3,not a url {x}", "3", 3, 0, 0);
+    dispatch_check(&r, s, 3, ev, "0 0 1");
+    sh_event_unref(ev);
+    ev = mkev("end", "4", 4, 0, 0);
+    dispatch_check(&r, s, 3, ev, "1 0 0");
+    sh_event_unref(ev);
+    assert_true(sh_selectors_match_topic(&s[0].sub.sel, "/books/9", 8));
+    assert_false(sh_selectors_match_topic(&s[0].sub.sel, "/books/9/x", 10));
+    for (i = 0; i < 3; i++) {
+        sh_subs_remove(&r, &s[i].sub);
+        sh_selectors_dispose(&s[i].sub.sel);
+    }
+    raw[0] = str_of("/books/:id(a"); /* refused, with the reason, nothing left */
+    assert_int_equal(sh_selectors_init_base(&s[0].sub.sel, raw, k, 1, h1, strlen(h1), &reason),
+                     SSEHUB_EINVAL);
+    assert_non_null(reason);
+    assert_int_equal(r.npatterns + r.ntopics, 0);
+    sh_subs_dispose(&r);
+    assert_int_equal(sh_failalloc_live(), 0);
+    sh_test_restore_allocator();
+}
+
 static void test_hub_subs_remove_in_callback(void **state)
 {
     sh_subs_t r;
@@ -2445,6 +2504,7 @@ int main(void)
         cmocka_unit_test(test_hub_history_random_against_model),
         cmocka_unit_test(test_hub_subs_matching),
         cmocka_unit_test(test_hub_subs_selector_kinds),
+        cmocka_unit_test(test_hub_subs_url_patterns),
         cmocka_unit_test(test_hub_subs_remove_in_callback),
         cmocka_unit_test(test_hub_subs_oom),
         cmocka_unit_test(test_hub_sendq_accounting),
