@@ -809,9 +809,14 @@ static int enc_pathname(sh_buf_t *out, const char *s, size_t len)
     if (rc == 0) {
         size_t start = out->len;
         rc = sh_url_path_append(out, tmp.base, tmp.len, 1);
-        if (rc == 0 && !lead) { /* drop the "/-" */
-            memmove(out->base + start, out->base + start + 2, out->len - start - 2);
-            out->len -= 2;
+        if (rc == 0 && !lead) { /* drop the "/-" (all of it when ".." took the "-") */
+            size_t got = out->len - start;
+            if (got <= 2) {
+                out->len = start;
+            } else {
+                memmove(out->base + start, out->base + start + 2, got - 2);
+                out->len -= 2;
+            }
         }
     }
     sh_buf_dispose(&tmp);
