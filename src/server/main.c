@@ -110,8 +110,9 @@ int main(int argc, char **argv)
     }
     sh_log_info("ssehub %s: %u loop%s, store %s (%s), history %llu events per topic",
                 ssehub_version_string(), cfg.threads, cfg.threads == 1 ? "" : "s", cfg.store,
-                strcmp(server.store->ops->name, "memory") == 0
-                    ? "history in RAM, lost on restart"
+                strcmp(server.store->ops->name, "memory") == 0 ? "history in RAM, lost on restart"
+                : strcmp(server.store->ops->name, "redis") == 0
+                    ? "shared: a publish is acknowledged once Redis has it"
                     : "durable: a publish is acknowledged once committed to disk",
                 (unsigned long long)cfg.history);
 
@@ -123,6 +124,8 @@ int main(int argc, char **argv)
     uv_signal_start(&sigint, on_signal_any, SIGINT);
 
     rc = sh_server_start(&server);
+    if (rc == 0)
+        rc = sh_store_start(server.store); /* the loops' inboxes exist now */
     if (rc != 0) {
         sh_log_error("cannot start: %s", ssehub_strerror(rc));
         _exit(1);
