@@ -132,6 +132,7 @@ typedef struct rd_store_s {
     sh_store_pub_t *qhead, *qtail;
     size_t qlen;
     int closing;
+    atomic_int stopping; /* |closing|, readable without qlock (the reader holds |lock|) */
     pthread_t pub_thread, rd_thread;
     int pub_started, rd_started;
 
@@ -268,7 +269,8 @@ static redisContext *connect_primary(rd_store_t *s, char *why, size_t whylen)
         redisFree(c);
         goto err;
     }
-    redisSetTimeout(c, tv_ms(COMMAND_TIMEOUT_MS));
+    /* A WAIT may take up to ?wait=: the socket must not time out first. */
+    redisSetTimeout(c, tv_ms(COMMAND_TIMEOUT_MS + (s->url.replicas > 0 ? (int)s->url.wait_ms : 0)));
     if (s->url.password[0] != '\0') {
         r = s->url.user[0] != '\0' ? command0(s, c, "AUTH", s->url.user, s->url.password, NULL)
                                    : command0(s, c, "AUTH", s->url.password, NULL, NULL);
@@ -374,10 +376,15 @@ static void deliver(rd_store_t *s, sh_event_t *ev, uint64_t seq)
         sh_event_unref(ev);
         return;
     }
-    /* Committed already: it must be delivered, so wait for the loops' room. */
+    /* Committed already: it must be delivered, so wait for the loops' room (unless the
+     * hub is stopping: its loops may have ended). */
     while (!s->prm.sink.reserve(s->prm.sink.user, 1)) {
         struct timespec ts = {0, 1000000};
 
+        if (atomic_load(&s->stopping)) {
+            sh_event_unref(ev);
+            return;
+        }
         pthread_mutex_unlock(&s->lock);
         nanosleep(&ts, NULL);
         pthread_mutex_lock(&s->lock);
@@ -1024,6 +1031,7 @@ static void rd_close(sh_store_t *base)
 {
     rd_store_t *s = (rd_store_t *)base;
 
+    atomic_store(&s->stopping, 1);
     pthread_mutex_lock(&s->qlock);
     s->closing = 1;
     pthread_cond_broadcast(&s->qcond);

@@ -261,6 +261,39 @@ async def t_resume(ctx):
     return "15 + 2 live events"
 
 
+@case("resume-ahead")
+async def t_resume_ahead(ctx):
+    """A client resumes on a node that has not read its Last-Event-ID yet (the node was
+    stopped with SIGSTOP while another published): the replay waits for the node's reader,
+    so the client gets no duplicate and no gap (hub-assigned and chosen ids)."""
+    await ctx.start_redis()
+    a, b = await started(ctx.node(), ctx.node())
+    try:
+        for rnd, chosen in enumerate((False, True, False, True)):
+            b.proc.send_signal(signal.SIGSTOP)
+            try:
+                acked = []
+                for k in range(5):
+                    pairs = [("topic", "h"), ("data", "%d-%d" % (rnd, k))]
+                    if chosen:
+                        pairs.append(("id", "r%d-%d" % (rnd, k)))
+                    acked.append(await published(a.port, pairs))
+                conn = asyncio.ensure_future(Stream.subscribe(b.port, ["h"], last_id=acked[2]))
+                await asyncio.sleep(0.05)  # the request waits in b's socket
+            finally:
+                b.proc.send_signal(signal.SIGCONT)
+            s = await conn
+            live = await published(a.port, [("topic", "h"), ("data", "live%d" % rnd)])
+            check(await s.read_until(lambda st: live in ids(st), 10), "live: %r" % ids(s))
+            check(ids(s) == acked[3:] + [live],
+                  "round %d: got %r, want %r" % (rnd, ids(s), acked[3:] + [live]))
+            s.close()
+    finally:
+        await stopped(a, b)
+        await ctx.redis.kill()
+    return "4 rounds"
+
+
 @case("retention")
 async def t_retention(ctx):
     """?maxlen= bounds the stream in Redis (XLEN), --history bounds each topic on every
@@ -403,8 +436,9 @@ async def t_kill9(ctx):
     """Two nodes take publishes while one of them is killed with SIGKILL and restarted, 20
     times; a surviving node replays every acknowledged id exactly once, in order."""
     await ctx.start_redis()
-    stable = ctx.node()
-    victim = ctx.node()
+    keep = ("--history", "1000000")  # every acknowledged event stays replayable
+    stable = ctx.node(*keep)
+    victim = ctx.node(*keep)
     await started(stable, victim)
     acked, failures = [], []
     stop = asyncio.Event()
@@ -423,7 +457,7 @@ async def t_kill9(ctx):
             await victim.proc.wait()
             LIVE.discard(victim.proc)
             victim.stopped = True
-            victim = ctx.node()
+            victim = ctx.node(*keep)
             await victim.start()
             ports["victim"] = victim.port
         stop.set()
@@ -449,7 +483,8 @@ async def t_redis_restart(ctx):
     heartbeats; after, a subscriber on another node has every acknowledged id, in order,
     exactly once, and so has a replay."""
     await ctx.start_redis()
-    a, b = await started(ctx.node(heartbeat="200ms"), ctx.node(heartbeat="200ms"))
+    a, b = await started(ctx.node("--history", "1000000", heartbeat="200ms"),
+                         ctx.node("--history", "1000000", heartbeat="200ms"))
     acked, failures = [], []
     stop = asyncio.Event()
     try:
@@ -540,6 +575,134 @@ async def t_sigstop(ctx):
         await stopped(a, b)
         await ctx.redis.kill()
     return "heartbeats on"
+
+
+# ---- Sentinel
+
+class Sentinel:
+    """A redis-sentinel of the test's own, monitoring |master| at |primary_port|."""
+
+    def __init__(self, tmp, name, primary_port):
+        self.dir = os.path.join(tmp, name)
+        os.makedirs(self.dir, exist_ok=True)
+        self.port = free_port()
+        self.conf = os.path.join(self.dir, "sentinel.conf")
+        with open(self.conf, "w") as f:
+            f.write("port %d\nbind 127.0.0.1\ndir %s\nlogfile %s\n"
+                    "sentinel monitor mymaster 127.0.0.1 %d 2\n"
+                    "sentinel down-after-milliseconds mymaster 1000\n"
+                    "sentinel failover-timeout mymaster 10000\n"
+                    "sentinel parallel-syncs mymaster 1\n"
+                    % (self.port, self.dir, os.path.join(self.dir, "sentinel.log"),
+                       primary_port))
+        self.proc = None
+
+    async def start(self):
+        exe = shutil.which("redis-sentinel")
+        if exe is None:
+            raise Skip("redis-sentinel is not installed (scripts/deps.sh installs it)")
+        self.proc = await asyncio.create_subprocess_exec(
+            exe, self.conf, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL)
+        LIVE.add(self.proc)
+        deadline = time.monotonic() + patient(10)
+        while True:
+            try:
+                if await redis_cmd(self.port, "PING", timeout=1) == b"PONG":
+                    return self
+            except (OSError, Fail, asyncio.TimeoutError):
+                pass
+            if self.proc.returncode is not None or time.monotonic() > deadline:
+                raise Fail("redis-sentinel on port %d did not start" % self.port)
+            await asyncio.sleep(0.05)
+
+    async def master_port(self):
+        r = await redis_cmd(self.port, "SENTINEL", "get-master-addr-by-name", "mymaster")
+        return int(r[1])
+
+    async def kill(self):
+        if self.proc is not None and self.proc.returncode is None:
+            self.proc.kill()
+            await self.proc.wait()
+        LIVE.discard(self.proc)
+
+
+@case("sentinel-failover", timeout=600)
+async def t_sentinel(ctx):
+    """A primary, a replica and three sentinels; two nodes publish with ?replicas=1 (WAIT)
+    and the primary is killed (SIGKILL) in the middle: the sentinels promote the replica,
+    the nodes follow it (503 meanwhile), the old primary returns as its replica, and every
+    publish acknowledged before or after the failover is replayed exactly once, in order,
+    by both nodes."""
+    primary = await ctx.start_redis(name="primary")
+    replica = await Redis(ctx.tmp, name="replica",
+                          extra=["--replicaof", "127.0.0.1", str(primary.port)]).start()
+    sentinels = []
+    a = b = None
+    acked, failures = [], []
+    stop = asyncio.Event()
+    try:
+        deadline = time.monotonic() + patient(10)
+        while True:
+            info = await redis_cmd(replica.port, "INFO", "replication")
+            if b"master_link_status:up" in info:
+                break
+            check(time.monotonic() < deadline, "replica not in sync: %r" % info)
+            await asyncio.sleep(0.05)
+        for k in range(3):
+            sentinels.append(await Sentinel(ctx.tmp, "sentinel%d" % k, primary.port).start())
+        uri = "redis-sentinel://%s/mymaster?replicas=1&wait=2000&durability=aof" % ",".join(
+            "127.0.0.1:%d" % st.port for st in sentinels)
+        a = ctx.node("--history", "1000000", uri=uri)
+        b = ctx.node("--history", "1000000", uri=uri)
+        await started(a, b)
+        s = await Stream.subscribe(b.port, ["f"])
+        tasks = [asyncio.ensure_future(publisher_loop(lambda: a.port, "f", acked, stop, failures)),
+                 asyncio.ensure_future(publisher_loop(lambda: b.port, "f", acked, stop, failures))]
+        deadline = time.monotonic() + patient(10)
+        while len(acked) < 40 and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        n_before = len(acked)
+        await primary.kill()
+        # The sentinels promote the replica.
+        deadline = time.monotonic() + patient(30)
+        while True:
+            try:
+                if await sentinels[0].master_port() == replica.port:
+                    break
+            except (OSError, Fail, asyncio.TimeoutError, TypeError):
+                pass
+            check(time.monotonic() < deadline, "no failover to the replica")
+            await asyncio.sleep(0.1)
+        # WAIT 1 needs a replica again: the old primary comes back, and the sentinels make
+        # it the new primary's replica (until then publishes are 503).
+        primary = await Redis(ctx.tmp, name="primary", port=primary.port).start()
+        deadline = time.monotonic() + patient(20)
+        while len(acked) < n_before + 40 and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        stop.set()
+        await asyncio.gather(*tasks)
+        check(not failures, "; ".join(failures[:3]))
+        check(len(acked) >= n_before + 40, "publishing did not resume after the failover: %d, "
+              "%d before; node a: %s" % (len(acked), n_before, a.stderr_tail(5)))
+        await s.read_until(lambda st: set(acked) <= set(ids(st)), 20)
+        check_replay(ids(s), acked, "live subscriber")
+        s.close()
+        for n in (a, b):
+            e = await Stream.subscribe(n.port, ["f"], query_last_id="earliest")
+            await e.read_until(lambda st: set(acked) <= set(ids(st)), 20)
+            check_replay(ids(e), acked, "replay on %d" % n.port)
+            e.close()
+    finally:
+        stop.set()
+        hubs = [h for h in (a, b) if h is not None and h.proc is not None]
+        try:
+            await stopped(*hubs)
+        finally:
+            for st in sentinels:
+                await st.kill()
+            await replica.kill()
+            await primary.kill()
+    return "%d acknowledged, %d before the failover" % (len(acked), n_before)
 
 
 # ---- runner
