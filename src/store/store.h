@@ -56,6 +56,17 @@ typedef struct sh_store_params_s {
     sh_store_sink_t sink;        /* where committed events go */
     sh_store_log_cb log;         /* may be NULL: nothing is logged */
     void *log_user;
+    /* Shared stores (Redis) only; all may be NULL. This process's node id (kept by
+     * reference: it must outlive the store), written with each event it publishes. */
+    const char *node_id;
+    /* Called, on the store's thread, for every event other processes or this one
+     * committed, with the id of the node that published it, before it is handed to the
+     * sink (and for each event read at open). |init|'s bytes are valid during the call. */
+    void (*observe)(void *user, const char *node, size_t node_len, const sh_event_init_t *init);
+    /* Called, on the store's thread, when node |node| stopped renewing its liveness (it
+     * died, or lost Redis): see store_redis.c for when. */
+    void (*node_gone)(void *user, const char *node);
+    void *cluster_user;
 } sh_store_params_t;
 
 /** Formats one line and passes it to |prm|'s log callback (nothing when it is NULL). */

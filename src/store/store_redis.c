@@ -60,7 +60,8 @@
 #define RETRY_MIN_MS       100
 #define RETRY_MAX_MS       2000
 
-/* KEYS: log, seq, ids. ARGV: record, chosen id or "", seq floor, maxlen, age ms, now ms.
+/* KEYS: log, seq, ids. ARGV: record, chosen id or "", seq floor, maxlen, age ms, now ms,
+ * node id.
  * Returns {1, seq, id, stream id} (stored) or {0, seq, record} (the id is held). */
 static const char PUBLISH_LUA[] =
     "local rec, id = ARGV[1], ARGV[2]\n"
@@ -88,7 +89,7 @@ static const char PUBLISH_LUA[] =
     "    id = seqs .. '-' .. k\n"
     "  end\n"
     "end\n"
-    "local sid = redis.call('XADD', KEYS[1], '*', 's', seqs, 'i', id, 'r', rec)\n"
+    "local sid = redis.call('XADD', KEYS[1], '*', 's', seqs, 'i', id, 'r', rec, 'n', ARGV[7])\n"
     "redis.call('HSET', KEYS[3], id, sid)\n"
     "local n = redis.call('XLEN', KEYS[1]) - maxlen\n"
     "if n > 0 then\n"
@@ -107,14 +108,26 @@ static const char PUBLISH_LUA[] =
     "end\n"
     "return {1, seqs, id, sid}\n";
 
+/* Node liveness. KEYS: nodes. ARGV: this node, ms its liveness lasts. Renews this node
+ * and returns the nodes whose liveness ended, on Redis's clock. */
+static const char HEARTBEAT_LUA[] =
+    "local t = redis.call('TIME')\n"
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+    "redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])\n"
+    "return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now)\n";
+
+#define NODE_TTL_MS  5000 /* a node that has not renewed its liveness for this long is gone */
+#define HEARTBEAT_MS 1000 /* how often each node renews it and looks for gone ones */
+
 typedef struct rd_store_s {
     sh_store_t base;
     sh_store_params_t prm;
     sh_redis_url_t url;
-    char k_log[96]; /* the stream */
-    char k_seq[96]; /* the seq counter */
-    char k_ids[96]; /* id -> stream id */
-    char sha[48];   /* PUBLISH_LUA's SHA1 (SCRIPT LOAD) */
+    char k_log[96];   /* the stream */
+    char k_seq[96];   /* the seq counter */
+    char k_ids[96];   /* id -> stream id */
+    char k_nodes[96]; /* node id -> when its liveness ends (ms, Redis's clock) */
+    char sha[48];     /* PUBLISH_LUA's SHA1 (SCRIPT LOAD) */
 
     /* The mirror and the reader's progress; the sink is called with it held. */
     pthread_mutex_t lock;
@@ -336,26 +349,31 @@ err:
 
 /* The event of one XRANGE/XREAD entry ([id, [s, seq, i, id, r, record]]). 0 with |*out|
  * and |*seq|, or a negative code. */
-static int entry_event(const redisReply *e, sh_event_t **out, uint64_t *seq)
+static int entry_event(rd_store_t *s, const redisReply *e, sh_event_t **out, uint64_t *seq)
 {
     const redisReply *f;
     sh_event_init_t init;
     sh_str_t *topics = NULL;
-    size_t cap = 0;
+    size_t cap = 0, k;
     int rc;
 
     if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
-        e->element[1]->type != REDIS_REPLY_ARRAY || e->element[1]->elements != 6)
+        e->element[1]->type != REDIS_REPLY_ARRAY ||
+        (e->element[1]->elements != 6 && e->element[1]->elements != 8))
         return SSEHUB_EINVAL;
     f = e->element[1];
-    if (f->element[1]->type != REDIS_REPLY_STRING || f->element[3]->type != REDIS_REPLY_STRING ||
-        f->element[5]->type != REDIS_REPLY_STRING ||
-        sh_parse_u64(f->element[1]->str, f->element[1]->len, seq) != 0)
+    for (k = 0; k < f->elements; k++)
+        if (f->element[k]->type != REDIS_REPLY_STRING)
+            return SSEHUB_EINVAL;
+    if (sh_parse_u64(f->element[1]->str, f->element[1]->len, seq) != 0)
         return SSEHUB_EINVAL;
     rc = sh_store_rec_decode(f->element[5]->str, f->element[5]->len, *seq, &init, &topics, &cap);
     if (rc == 0) {
         init.id.ptr = f->element[3]->str;
         init.id.len = f->element[3]->len;
+        if (s->prm.observe != NULL)
+            s->prm.observe(s->prm.cluster_user, f->elements == 8 ? f->element[7]->str : "",
+                           f->elements == 8 ? f->element[7]->len : 0, &init);
         rc = sh_event_new(&init, out);
     }
     sh_free(topics);
@@ -429,7 +447,7 @@ static int load(rd_store_t *s, redisContext *c, char *err, size_t errlen)
             sh_event_t *ev;
             uint64_t seq;
 
-            if (entry_event(e, &ev, &seq) != 0) {
+            if (entry_event(s, e, &ev, &seq) != 0) {
                 sh_store_log(&s->prm, SH_STORE_LOG_WARN,
                              "redis: %s: entry %s is not an event; skipped", s->k_log,
                              e->type == REDIS_REPLY_ARRAY && e->elements > 0 &&
@@ -464,6 +482,43 @@ static int load(rd_store_t *s, redisContext *c, char *err, size_t errlen)
 }
 
 /* ---- The reader thread. */
+
+/* Renews this node's liveness and reports the nodes whose liveness ended (node_gone),
+ * then forgets them. Returns -1 when the connection failed. */
+static int heartbeat(rd_store_t *s, redisContext *c)
+{
+    char ttl[16];
+    const char *argv[6] = {"EVAL", HEARTBEAT_LUA, "1", s->k_nodes, s->prm.node_id, ttl};
+    size_t lens[6], i;
+    redisReply *r;
+
+    snprintf(ttl, sizeof(ttl), "%d", NODE_TTL_MS);
+    for (i = 0; i < 6; i++)
+        lens[i] = strlen(argv[i]);
+    r = command(s, c, 6, argv, lens);
+    if (r == NULL)
+        return -1;
+    if (r->type == REDIS_REPLY_ARRAY) {
+        for (i = 0; i < r->elements; i++) {
+            const redisReply *n = r->element[i];
+            redisReply *z;
+
+            if (n->type != REDIS_REPLY_STRING || strcmp(n->str, s->prm.node_id) == 0)
+                continue;
+            sh_store_log(&s->prm, SH_STORE_LOG_WARN,
+                         "redis: node %s has not renewed its liveness for %d ms: gone", n->str,
+                         NODE_TTL_MS);
+            if (s->prm.node_gone != NULL)
+                s->prm.node_gone(s->prm.cluster_user, n->str);
+            z = command0(s, c, "ZREM", s->k_nodes, n->str, NULL);
+            freeReplyObject(z);
+        }
+    } else if (r->type == REDIS_REPLY_ERROR) {
+        atomic_fetch_add(&s->errors, 1);
+    }
+    freeReplyObject(r);
+    return 0;
+}
 
 static void set_reader_up(rd_store_t *s, int up)
 {
@@ -509,6 +564,7 @@ static void *reader_main(void *arg)
     rd_store_t *s = arg;
     redisContext *c = NULL;
     int backoff = RETRY_MIN_MS, first = 1, lost = 0;
+    int64_t next_beat = 0;
     char why[256], block[16], count[16];
 
     snprintf(block, sizeof(block), "%d", READ_BLOCK_MS);
@@ -542,6 +598,18 @@ static void *reader_main(void *arg)
             lost = 0;
             backoff = RETRY_MIN_MS;
             set_reader_up(s, 1);
+        }
+        if (s->prm.node_gone != NULL && s->prm.node_id != NULL && mono_ms() >= next_beat) {
+            next_beat = mono_ms() + HEARTBEAT_MS;
+            if (heartbeat(s, c) != 0) {
+                sh_store_log(&s->prm, SH_STORE_LOG_WARN, "redis: reader: %s; reconnecting",
+                             c->errstr);
+                redisFree(c);
+                c = NULL;
+                lost = 1;
+                set_reader_up(s, 0);
+                continue;
+            }
         }
         pthread_mutex_lock(&s->lock);
         gen = ++s->gen_started;
@@ -578,7 +646,7 @@ static void *reader_main(void *arg)
                 const redisReply *e = entries->element[i];
                 sh_event_t *ev;
                 uint64_t seq;
-                int rc = entry_event(e, &ev, &seq);
+                int rc = entry_event(s, e, &ev, &seq);
 
                 pthread_mutex_lock(&s->lock);
                 if (e->type == REDIS_REPLY_ARRAY && e->elements == 2 &&
@@ -756,19 +824,20 @@ static int send_batch(rd_store_t *s, redisContext *c, pending_t *qs, size_t n)
     for (i = 0; i < n; i++) {
         const char *argv[11] = {"EVALSHA", sha,  "3",   s->k_log, s->k_seq, s->k_ids,
                                 NULL,      NULL, floor, maxlen,   age};
-        const char *full[12];
-        size_t lens[12], k;
+        const char *full[13];
+        size_t lens[13], k;
 
         snprintf(now, sizeof(now), "%lld", (long long)qs[i].p->now_ms);
         memcpy(full, argv, sizeof(argv));
         full[6] = (const char *)qs[i].rec;
         full[7] = qs[i].p->init.id.ptr != NULL ? qs[i].p->init.id.ptr : "";
         full[11] = now;
-        for (k = 0; k < 12; k++)
+        full[12] = s->prm.node_id != NULL ? s->prm.node_id : "";
+        for (k = 0; k < 13; k++)
             lens[k] = strlen(full[k]);
         lens[6] = qs[i].reclen;
         lens[7] = qs[i].p->init.id.len;
-        redisAppendCommandArgv(c, 12, full, lens);
+        redisAppendCommandArgv(c, 13, full, lens);
     }
     if (s->url.replicas > 0) {
         snprintf(nrep, sizeof(nrep), "%u", s->url.replicas);
@@ -1157,6 +1226,7 @@ int sh_store_new_redis(const char *uri, const sh_store_params_t *prm, sh_store_t
     snprintf(s->k_log, sizeof(s->k_log), "%s:log", s->url.prefix);
     snprintf(s->k_seq, sizeof(s->k_seq), "%s:seq", s->url.prefix);
     snprintf(s->k_ids, sizeof(s->k_ids), "%s:ids", s->url.prefix);
+    snprintf(s->k_nodes, sizeof(s->k_nodes), "%s:nodes", s->url.prefix);
     rc = sh_history_new(&prm->history, 0, &s->history);
     if (rc != 0) {
         snprintf(err, errlen, "out of memory");

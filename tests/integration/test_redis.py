@@ -16,6 +16,7 @@ Prints one line per case (ok / FAIL) and exits 1 if any case failed.
 Python 3 standard library only (and redis-server from Debian's redis-server package).
 """
 import asyncio
+import json
 import os
 import random
 import shutil
@@ -396,6 +397,62 @@ async def t_private(ctx):
         await stopped(*nodes)
         await ctx.redis.kill()
     return "3 nodes"
+
+
+TOPICS_TPL = "/.well-known/mercure/subscriptions{/topic}{/subscriber}"
+
+
+@case("presence", timeout=300)
+async def t_presence(ctx):
+    """--subscriptions across nodes: a subscription on one node is announced to watchers on
+    the others and listed by every node's subscriptions API; when that node is killed
+    (SIGKILL), the survivors announce its leave once, within the bound (5 s of liveness,
+    renewed every second), and stop listing it."""
+    await ctx.start_redis()
+    watch = [("Authorization", "Bearer " + jwt.hs256({"mercure": {"subscribe": ["*"]}}, SUB))]
+    args = ("--subscriptions", "--subscriber-key", SUB)
+    victim, b, c = await started(ctx.node(*args), ctx.node(*args), ctx.node(*args))
+    try:
+        w = await Stream.subscribe(c.port, [TOPICS_TPL], headers=watch)
+        room = await Stream.subscribe(victim.port, ["room"])
+
+        def docs(st):
+            return [json.loads(e.data) for e in st.events]
+
+        def about_room(st, active):
+            return [d for d in docs(st) if d["topic"] == "room" and d["active"] is active]
+
+        check(await w.read_until(lambda st: about_room(st, True), 10),
+              "no join from the other node: %r" % docs(w))
+        sub_id = about_room(w, True)[0]["subscriber"]
+        for n in (b, c):
+            r = await request(n.port, "GET", "/.well-known/mercure/subscriptions/room", watch)
+            check(r.status == 200, "API on %d: %r" % (n.port, r))
+            listed = [x["subscriber"] for x in json.loads(r.body)["subscriptions"]]
+            check(listed == [sub_id], "API on %d lists %r, want [%s]" % (n.port, listed, sub_id))
+        victim.proc.send_signal(signal.SIGKILL)
+        await victim.proc.wait()
+        LIVE.discard(victim.proc)
+        victim.stopped = True
+        t0 = time.monotonic()
+        check(await w.read_until(lambda st: about_room(st, False), 20),
+              "no leave for the killed node's subscriber: %r" % docs(w)[-3:])
+        took = time.monotonic() - t0
+        leave = about_room(w, False)[0]
+        check(leave["subscriber"] == sub_id and leave["id"].endswith(
+            urllib.parse.quote(sub_id, safe="")), "leave: %r" % leave)
+        await w.read_for(2.5)  # both survivors noticed: still one leave
+        check(len(about_room(w, False)) == 1, "leaves: %r" % about_room(w, False))
+        for n in (b, c):
+            r = await request(n.port, "GET", "/.well-known/mercure/subscriptions/room", watch)
+            check(r.status == 200 and json.loads(r.body)["subscriptions"] == [],
+                  "API on %d after the kill: %r" % (n.port, r))
+        w.close()
+        room.close()
+    finally:
+        await stopped(b, c)
+        await ctx.redis.kill()
+    return "leave announced %.1f s after the kill" % took
 
 
 # ---- faults
