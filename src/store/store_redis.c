@@ -804,7 +804,7 @@ static int decide(rd_store_t *s, pending_t *q, const redisReply *r, int *stored)
 
 /* Sends |n| prepared publishes in one pipeline (then WAIT with ?replicas=) and decides
  * each. Returns 0, or -1 when the connection broke (undecided ones are answered 503). */
-static int send_batch(rd_store_t *s, redisContext *c, pending_t *qs, size_t n)
+static int send_batch(rd_store_t *s, redisContext *c, pending_t *qs, size_t n, int retries)
 {
     char floor[24], maxlen[24], age[24], now[24], sha[48], nrep[16], wms[24];
     int stored[BATCH_MAX];
@@ -912,24 +912,41 @@ static int send_batch(rd_store_t *s, redisContext *c, pending_t *qs, size_t n)
             }
     }
     if (retry_noscript && !broken) {
-        /* Redis lost its scripts (SCRIPT FLUSH): load it again; those publishes were not
-         * run, and are answered 503 so that their publishers retry. */
+        /* Redis lost its scripts (SCRIPT FLUSH, or a restart the connection survived): load
+         * it again and send those publishes once more (Redis did not run them); if that
+         * fails too, they are answered 503 and their publishers retry. */
         redisReply *r = command0(s, c, "SCRIPT", "LOAD", PUBLISH_LUA, NULL);
+        int loaded = r != NULL && r->type == REDIS_REPLY_STRING && r->len < sizeof(s->sha);
 
-        if (r != NULL && r->type == REDIS_REPLY_STRING && r->len < sizeof(s->sha)) {
+        if (loaded) {
             pthread_mutex_lock(&s->qlock);
             memcpy(s->sha, r->str, r->len);
             s->sha[r->len] = '\0';
             pthread_mutex_unlock(&s->qlock);
         }
         freeReplyObject(r);
-        for (i = 0; i < n; i++)
-            if (!qs[i].sent) {
-                qs[i].p->status = 503;
-                qs[i].p->reason = "store unavailable: Redis lost the publish script; retry";
-            }
+        if (loaded && retries > 0) {
+            pending_t again[BATCH_MAX];
+            size_t m = 0;
+
+            for (i = 0; i < n; i++)
+                if (!qs[i].sent) {
+                    again[m++] = qs[i];
+                    qs[i].sent = 2; /* decided and answered by the call below */
+                }
+            if (send_batch(s, c, again, m, retries - 1) != 0)
+                broken = 1;
+        } else {
+            for (i = 0; i < n; i++)
+                if (!qs[i].sent) {
+                    qs[i].p->status = 503;
+                    qs[i].p->reason = "store unavailable: Redis lost the publish script; retry";
+                }
+        }
     }
     for (i = 0; i < n; i++) {
+        if (qs[i].sent == 2)
+            continue;
         if (stored[i])
             atomic_fetch_add(&s->published, 1);
         if (qs[i].p->status == 503)
@@ -995,7 +1012,7 @@ static void *publisher_main(void *arg)
                 atomic_fetch_add(&s->unavailable, 1);
                 finish(qs[i].p, 503, "store unavailable: Redis unreachable; retry later");
             }
-        } else if (send_batch(s, c, qs, n) != 0) {
+        } else if (send_batch(s, c, qs, n, 1) != 0) {
             sh_store_log(&s->prm, SH_STORE_LOG_WARN, "redis: publisher: %s; reconnecting",
                          c->err ? c->errstr : "connection dropped");
             redisFree(c);

@@ -455,6 +455,34 @@ async def t_presence(ctx):
     return "leave announced %.1f s after the kill" % took
 
 
+@case("durability-and-script")
+async def t_durability(ctx):
+    """?durability=aof refuses a Redis without appendfsync always (the node exits 2 and
+    says why); a Redis that lost the publish script (SCRIPT FLUSH) gets it again, and the
+    publish that met NOSCRIPT is still answered 200, once."""
+    await ctx.start_redis(extra=["--appendfsync", "everysec"])
+    h = ctx.node(uri=ctx.redis.uri + "?durability=aof")
+    proc = await asyncio.create_subprocess_exec(h.exe, *h.args, stderr=asyncio.subprocess.PIPE)
+    _, err = await asyncio.wait_for(proc.communicate(), patient(10))
+    check(proc.returncode == 2 and b"appendfsync always" in err,
+          "durability=aof on everysec: exit %s, %r" % (proc.returncode, err[-300:]))
+    n = ctx.node()
+    await n.start()
+    try:
+        s = await Stream.subscribe(n.port, ["q"])
+        first = await published(n.port, [("topic", "q"), ("data", "1")])
+        check(await redis_cmd(ctx.redis.port, "SCRIPT", "FLUSH") == b"OK", "SCRIPT FLUSH")
+        second = await published(n.port, [("topic", "q"), ("data", "2")])
+        check(await s.wait_events(2, 10), "events: %r" % ids(s))
+        await s.read_for(0.2)
+        check(ids(s) == [first, second], "after SCRIPT FLUSH: %r" % ids(s))
+        s.close()
+    finally:
+        await stopped(n)
+        await ctx.redis.kill()
+    return "exit 2; NOSCRIPT retried"
+
+
 # ---- faults
 
 async def publisher_loop(port_of, topic, acked, stop, failures):
