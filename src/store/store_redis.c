@@ -528,7 +528,8 @@ static void set_reader_up(rd_store_t *s, int up)
     pthread_mutex_unlock(&s->lock);
 }
 
-/* Sleeps |ms| or until close. Returns whether the store is closing. */
+/* Sleeps |ms| or until close (a publish's wakeup of |qcond| does not cut it short).
+ * Returns whether the store is closing. */
 static int nap(rd_store_t *s, int ms)
 {
     struct timespec ts;
@@ -542,8 +543,8 @@ static int nap(rd_store_t *s, int ms)
         ts.tv_nsec -= 1000000000;
     }
     pthread_mutex_lock(&s->qlock);
-    if (!s->closing)
-        pthread_cond_timedwait(&s->qcond, &s->qlock, &ts);
+    while (!s->closing && pthread_cond_timedwait(&s->qcond, &s->qlock, &ts) != ETIMEDOUT)
+        ;
     closing = s->closing;
     pthread_mutex_unlock(&s->qlock);
     return closing;
@@ -748,12 +749,13 @@ static int decide(rd_store_t *s, pending_t *q, const redisReply *r, int *stored)
         p->reason = "store unavailable: unexpected answer from Redis";
         return 1;
     }
-    if (r->element[0]->integer == 1 && r->elements == 4) {
+    if (r->element[0]->integer == 1) {
         sh_event_init_t init = p->init;
         uint64_t seq;
         int rc;
 
-        if (sh_parse_u64(r->element[1]->str, r->element[1]->len, &seq) != 0) {
+        if (r->elements != 4 || r->element[3]->type != REDIS_REPLY_STRING ||
+            sh_parse_u64(r->element[1]->str, r->element[1]->len, &seq) != 0) {
             p->status = 503;
             p->reason = "store unavailable: unexpected answer from Redis";
             return 1;
