@@ -17,7 +17,9 @@ set -eu
 # The durable store: LMDB (liblmdb-dev); its tests read the files back with lmdb-utils
 # (mdb_stat, mdb_load), which also back a store up (mdb_copy). The install test
 # (tests/integration/test_install.py): systemd (systemd-analyze verify of the unit) and
-# man-db (renders the man pages, with groff-base).
+# man-db (renders the man pages, with groff-base). The Redis store: hiredis
+# (libhiredis-dev, 0.14 on Debian 12: no TLS, so Redis TLS goes through a local tunnel);
+# its tests start their own redis-server and redis-sentinel (redis-tools: redis-cli).
 PACKAGES="
 build-essential
 cmake
@@ -42,6 +44,10 @@ liblmdb-dev
 lmdb-utils
 systemd
 man-db
+libhiredis-dev
+redis-server
+redis-sentinel
+redis-tools
 "
 
 missing=""
