@@ -77,6 +77,7 @@
  * the seeds' tokens with them). */
 #define PUB_SECRET "fuzz-request-publisher-secret-0123456789"
 #define SUB_SECRET "fuzz-request-subscriber-secret-012345678"
+#define ISS_SECRET "fuzz-request-issuer-secret-0123456789ab"
 
 /* What every configuration has: one loop, the memory store, and timeouts no run reaches. */
 static const char *const common_args[] = {
@@ -114,14 +115,18 @@ static const char *const variant_args[4][24] = {
     /* limits: two connections at most, no history, one topic, 32-byte bodies */
     {"--max-connections", "2", "--history", "0", "--max-topics", "1", "--max-body", "32",
      "--max-header", "1k", "--cors-origin", "https://a.example,*", "--send-buffer", "4k", NULL},
-    /* mixed: keys with anonymous subscribers allowed, presence, any origin, lifetime */
+    /* mixed: keys with anonymous subscribers allowed, presence, any origin, lifetime, and a
+     * Mercure 1.0 issuer (access tokens, RFC 6750 answers, the metadata document) */
     {"--publisher-key", PUB_SECRET, "--subscriber-key", SUB_SECRET, "--subscriptions", "--history",
-     "2", "--cors-origin", "*", "--max-lifetime", "1h", "--send-buffer", "8k", NULL},
+     "2", "--cors-origin", "*", "--max-lifetime", "1h", "--send-buffer", "8k", "--jwt-issuer",
+     "https://issuer.example HS256:" ISS_SECRET, NULL},
 };
 
 typedef struct variant_s {
     sh_config_t cfg;
     sh_auth_key_t pub, sub;
+    sh_auth_issuer_t issuers[SH_CONFIG_MAX_ISSUERS];
+    size_t nissuers;
 } variant_t;
 
 /* [lmdb][configuration]: each configuration with the memory store, and with the LMDB
@@ -571,6 +576,8 @@ static void start_server(run_t *r, variant_t *v)
     r->srv.heartbeat = heartbeat;
     r->srv.publisher_key = v->pub;
     r->srv.subscriber_key = v->sub;
+    memcpy(r->srv.issuers, v->issuers, sizeof(v->issuers)); /* shared, like the keys */
+    r->srv.nissuers = v->nissuers;
     r->srv.started_ms = 1700000000000LL;
     sh_fd_raise_limit(&r->srv); /* as main.c: the connection slots follow the file limit */
     memset(&prm, 0, sizeof(prm));
@@ -669,6 +676,9 @@ static void init_once(void)
         if (var->cfg.subscriber_key != NULL)
             FUZZ_CHECK(sh_auth_key_load(&var->sub, var->cfg.jwt_alg, var->cfg.subscriber_key, err,
                                         sizeof(err)) == 0);
+        for (i = 0; i < var->cfg.njwt_issuers; i++)
+            FUZZ_CHECK(sh_auth_issuer_load(&var->issuers[var->nissuers++], var->cfg.jwt_issuers[i],
+                                           err, sizeof(err)) == 0);
     }
     sh_log_set_level(SH_LOG_ERROR);
     /* The access log's formatting runs on every request; its lines go nowhere. */

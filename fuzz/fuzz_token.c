@@ -8,7 +8,10 @@
  *   2. verification returns 0 or -1 with a one-line reason, and leaves the claims empty on
  *      failure; a verified token has claims only as the header promises (selectors built,
  *      payload JSON text);
- *   3. a token is verified the same way twice (no hidden state).
+ *   3. a token is verified the same way twice (no hidden state);
+ *   4. as a Mercure 1.0 access token (sh_auth_verify_at, HS256 issuer): 0 only for a token
+ *      sh_auth_is_access_token() accepts, with version 8 and an exp; -1 with a one-line
+ *      reason and empty claims otherwise; the same twice.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -47,6 +50,47 @@ static void check_verify(const char *tok)
     FUZZ_CHECK(sh_auth_verify(&k, SH_JWT_RS256, tok, 0, &cl, &reason) != 0);
 }
 
+static void check_verify_at(const char *tok)
+{
+    static char iss[] = "https://issuer.example", secret[] = "fuzz-secret";
+    static const char res[] = "http://127.0.0.1/.well-known/mercure";
+    sh_auth_issuer_t is;
+    sh_auth_at_t at;
+    sh_claims_t cl, cl2;
+    const char *reason = NULL, *reason2 = NULL;
+    int rc, rc2;
+
+    memset(&is, 0, sizeof(is));
+    is.iss = iss;
+    is.has_key = 1;
+    is.alg = SH_JWT_HS256;
+    is.key.bytes = (unsigned char *)secret;
+    is.key.len = strlen(secret);
+    memset(&at, 0, sizeof(at));
+    at.issuers = &is;
+    at.nissuers = 1;
+    at.resource = res;
+    at.resource_len = strlen(res);
+    rc = sh_auth_verify_at(&at, tok, 1700000000000LL, &cl, &reason);
+    FUZZ_CHECK(rc == 0 || rc == -1 || rc == SSEHUB_ENOMEM);
+    if (rc == 0) {
+        FUZZ_CHECK(sh_auth_is_access_token(tok));
+        FUZZ_CHECK(cl.version == 8 && cl.exp_ms > 1700000000000LL);
+        FUZZ_CHECK(cl.has_publish == 0 || cl.publish.ntopics > 0 || cl.publish.all);
+    }
+    if (rc == -1) {
+        FUZZ_CHECK(reason != NULL && reason[0] != '\0' && strchr(reason, '\n') == NULL);
+        FUZZ_CHECK(!cl.has_publish && !cl.has_subscribe && cl.payload == NULL);
+    }
+    rc2 = sh_auth_verify_at(&at, tok, 1700000000000LL, &cl2, &reason2);
+    FUZZ_CHECK(rc == rc2);
+    if (rc == 0) {
+        FUZZ_CHECK(cl.has_publish == cl2.has_publish && cl.has_subscribe == cl2.has_subscribe);
+        sh_claims_dispose(&cl);
+        sh_claims_dispose(&cl2);
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *in = (const char *)data;
@@ -73,6 +117,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(copy, in, size);
     copy[size] = '\0';
     check_verify(copy);
+    check_verify_at(copy);
     free(copy);
     return 0;
 }

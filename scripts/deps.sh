@@ -20,6 +20,9 @@ set -eu
 # man-db (renders the man pages, with groff-base). The Redis store: hiredis
 # (libhiredis-dev, 0.14 on Debian 12: no TLS, so Redis TLS goes through a local tunnel);
 # its tests start their own redis-server and redis-sentinel (redis-tools: redis-cli).
+# Mercure 1.0 URL Pattern components: the regular expressions the standard generates run
+# on PCRE2 (libpcre2-dev), with its match and depth limits as the cost limit hostile
+# patterns need.
 PACKAGES="
 build-essential
 cmake
@@ -34,6 +37,7 @@ libuv1-dev
 node-llhttp
 libjansson-dev
 libjwt-dev
+libpcre2-dev
 curl
 openssl
 libssl-dev

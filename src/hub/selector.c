@@ -121,10 +121,12 @@ int sh_selectors_init_kinds(sh_selectors_t *s, const sh_str_t *raw, const unsign
         }
     }
     for (i = 0; i < n; i++) {
-        if (is_all(raw[i]))
+        if (is_all(raw[i])) {
+            if (!all)
+                s->all_kind = kind_of(kinds, i);
             all = 1;
-        else if (n > PAIRWISE_MAX ? first_mapped(seen, raw, kinds, i)
-                                  : first_pairwise(raw, kinds, i)) {
+        } else if (n > PAIRWISE_MAX ? first_mapped(seen, raw, kinds, i)
+                                    : first_pairwise(raw, kinds, i)) {
             k++;
             bytes += raw[i].len + 1; /* cannot overflow: each string is in memory */
         }

@@ -27,9 +27,11 @@ struct sh_selectors_s {
     /* NULL when every selector is SH_SEL_TOPIC, else kinds[i]: how topics[i] was given
      * (in the same block as |topics|). */
     const unsigned char *kinds;
-    int v08;         /* a selector (or `*`) was given as SH_SEL_EXACT: a draft-08 subscription */
-    int all;         /* `*` was among the selectors */
-    int may_private; /* receives every private update it selects (set by authorization) */
+    /* One byte each: a subscription is in every idle stream's connection. */
+    unsigned char v08;         /* a selector (or `*`) was given as SH_SEL_EXACT: draft-08 */
+    unsigned char all;         /* `*` was among the selectors */
+    unsigned char all_kind;    /* the sh_sel_kind_t of the first `*` */
+    unsigned char may_private; /* receives every private update it selects (set by authz) */
     /* Private updates whose topics one of these selectors matches are received too; set
      * by authorization (a JWT's mercure.subscribe), borrowed, NULL for none. */
     const sh_selectors_t *allow;

@@ -25,6 +25,7 @@
 #include "base/json.h"
 #include "base/map.h"
 #include "proto/form.h"
+#include "proto/mercure.h"
 #include "server/log.h"
 #include "server/server.h"
 #include "ssehub/errno.h"
@@ -38,6 +39,7 @@ struct sh_presence_rec_s {
     char *id;            /* PREFIX/{topic}/{subscriber}, percent-encoded (sh_malloc'd) */
     const char *sub;     /* the subscriber id (the conn's sub_id) */
     const char *payload; /* the token's mercure.payload (the conn's claims), or NULL */
+    int v08;             /* made with match= (Mercure 1.0): its updates in draft-08's shape */
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -70,10 +72,26 @@ static void append_escaped(sh_buf_t *b, const char *s, size_t len)
     }
 }
 
-/* Mercure's JSON-LD Subscription object for |r| of |c|. */
+/* Mercure's Subscription object for |r|: draft-07's JSON-LD, or draft-08's plain JSON (match
+ * and matchType instead of topic) for a subscription made with match=. */
 static void append_subscription(sh_buf_t *b, const sh_presence_rec_t *r, const char *sub_id,
                                 const char *payload, int active)
 {
+    if (r->v08) {
+        sh_buf_append_str(b, "{\"id\":");
+        sh_json_append_string(b, r->id, strlen(r->id));
+        sh_buf_append_str(b, ",\"type\":\"Subscription\",\"match\":");
+        sh_json_append_string(b, r->topic, r->topic_len);
+        sh_buf_append_str(b, ",\"matchType\":\"" SH_MERCURE_MATCH_EXACT "\",\"subscriber\":");
+        sh_json_append_string(b, sub_id, strlen(sub_id));
+        sh_buf_append_str(b, active ? ",\"active\":true" : ",\"active\":false");
+        if (payload != NULL) {
+            sh_buf_append_str(b, ",\"payload\":");
+            sh_buf_append_str(b, payload);
+        }
+        sh_buf_append_str(b, "}");
+        return;
+    }
     sh_buf_append_str(b, "{\"@context\":\"https://mercure.rocks/\",\"id\":");
     sh_json_append_string(b, r->id, strlen(r->id));
     sh_buf_append_str(b, ",\"type\":\"Subscription\",\"topic\":");
@@ -137,6 +155,10 @@ static void announce(sh_conn_t *c, const sh_presence_rec_t *r, int active)
     a->sp.init.data.ptr = a->body.base != NULL ? a->body.base : "";
     a->sp.init.data.len = a->body.len;
     a->sp.init.id.ptr = "";
+    if (r->v08) { /* draft-08: the hub's own events are of type "mercure" */
+        a->sp.init.type.ptr = SH_MERCURE_SUB_EVENT_TYPE;
+        a->sp.init.type.len = strlen(SH_MERCURE_SUB_EVENT_TYPE);
+    }
     a->sp.init.is_private = 1;
     a->sp.now_ms = sh_wall_ms();
     a->sp.done = announce_done;
@@ -147,6 +169,8 @@ static void announce(sh_conn_t *c, const sh_presence_rec_t *r, int active)
     }
     sh_store_publish(c->w->srv->store, &a->sp); /* announce_done frees |a| */
 }
+
+static int id_v08(const char *id);
 
 /* Publishes a subscription update on |topic| with |body| and the chosen |id| (NULL: the
  * hub's), from any thread. */
@@ -176,6 +200,10 @@ static void announce_raw(sh_server_t *srv, const char *topic, const char *body, 
     a->sp.init.data.len = a->body.len;
     a->sp.init.id.ptr = id != NULL ? t + tlen + 1 : "";
     a->sp.init.id.len = ilen;
+    if (id_v08(topic)) { /* draft-08: the hub's own events are of type "mercure" */
+        a->sp.init.type.ptr = SH_MERCURE_SUB_EVENT_TYPE;
+        a->sp.init.type.len = strlen(SH_MERCURE_SUB_EVENT_TYPE);
+    }
     a->sp.init.is_private = 1;
     a->sp.now_ms = sh_wall_ms();
     a->sp.done = announce_done;
@@ -357,8 +385,12 @@ void sh_presence_stream_started(sh_conn_t *c)
         sh_presence_rec_t *r = &c->precs[i];
         r->topic = i < sel->ntopics ? sel->topics[i].ptr : "*";
         r->topic_len = i < sel->ntopics ? sel->topics[i].len : 1;
+        r->v08 =
+            (i < sel->ntopics ? (int)sh_selectors_kind(sel, i) : sel->all_kind) == SH_SEL_EXACT;
         sh_buf_init(&b, 64 * 1024);
         sh_buf_append_str(&b, PREFIX "/");
+        if (r->v08) /* draft-08: .../subscriptions/{matchType}/{match}/{subscriber} */
+            sh_buf_append_str(&b, SH_MERCURE_MATCH_EXACT "/");
         append_escaped(&b, r->topic, r->topic_len);
         sh_buf_append_str(&b, "/");
         append_escaped(&b, c->sub_id, strlen(c->sub_id));
@@ -441,15 +473,41 @@ static const char *id_subscriber(const char *id)
     return slash != NULL ? slash + 1 : "";
 }
 
+/* Where the escaped topic (or match) of the record |id| starts: after PREFIX "/", and for a
+ * draft-08 record (".../subscriptions/Exact/{match}/{subscriber}") after the match type. A
+ * draft-07 topic segment is escaped, so it holds no '/': only a draft-08 id has two slashes
+ * after the prefix. NULL when |id| is not a record id. */
+static const char *id_topic(const char *id)
+{
+    size_t plen = strlen(PREFIX "/"), elen = strlen(SH_MERCURE_MATCH_EXACT "/");
+    const char *start, *sub;
+
+    if (strlen(id) <= plen || memcmp(id, PREFIX "/", plen) != 0)
+        return NULL;
+    start = id + plen;
+    sub = id_subscriber(id);
+    if (strncmp(start, SH_MERCURE_MATCH_EXACT "/", elen) == 0 && sub > start + elen)
+        start += elen;
+    return sub > start ? start : NULL;
+}
+
+/* Whether the record |id| is in draft-08's shape (its updates are of type "mercure"). */
+static int id_v08(const char *id)
+{
+    const char *start = id_topic(id);
+
+    return start != NULL && start != id + strlen(PREFIX "/");
+}
+
 /* Whether the record |id| is selected by the request path's escaped segments (NULL: any). */
 static int id_selected(const char *id, const char *topic_seg, size_t topic_len, const char *sub_seg,
                        size_t sub_len)
 {
-    const char *start = id + strlen(PREFIX "/");
+    const char *start = id_topic(id);
     const char *sub = id_subscriber(id);
     size_t tl;
 
-    if (strlen(id) <= strlen(PREFIX "/") || sub <= start)
+    if (start == NULL)
         return 0;
     tl = (size_t)(sub - 1 - start);
     if (topic_seg != NULL && (tl != topic_len || memcmp(start, topic_seg, tl) != 0))
@@ -541,8 +599,11 @@ void sh_presence_handle(sh_conn_t *c, const char *path, size_t path_len)
         return;
     sh_buf_init(&topic_c, 64 * 1024);
     sh_buf_init(&sub_c, 1024);
-    if (rest < end) { /* "/{topic}[/{subscriber}]" */
+    if (rest < end) { /* "/{topic}[/{subscriber}]", or draft-08's "/Exact/{match}[/{subscriber}]" */
         rest++;
+        if ((size_t)(end - rest) > strlen(SH_MERCURE_MATCH_EXACT "/") &&
+            memcmp(rest, SH_MERCURE_MATCH_EXACT "/", strlen(SH_MERCURE_MATCH_EXACT "/")) == 0)
+            rest += strlen(SH_MERCURE_MATCH_EXACT "/");
         slash = memchr(rest, '/', (size_t)(end - rest));
         canonical_segment(&topic_c, rest,
                           slash != NULL ? (size_t)(slash - rest) : (size_t)(end - rest));

@@ -489,6 +489,23 @@ async def anonymous_no_and_expiry(exe):
         check(s.eof, "the stream did not end when its token expired")
         check(time.time() >= exp - 0.1, "the stream ended %.2f s before its token expired"
               % (exp - time.time()))
+    # The same with a Mercure 1.0 access token (--anonymous no: one is required; a draft-07
+    # key is not needed for it).
+    async with Hub(exe, ["--jwt-issuer", ISS + " HS256:" + ISS_KEY, "--anonymous", "no"]) as hub:
+        r = (await sub08(hub.port, [("match", "a")], expect=401)).resp
+        check(r.status == 401 and (r.header("WWW-Authenticate") or "").startswith("Bearer "),
+              "anonymous refused, draft-08: %r" % r)
+        exp = int(time.time()) + 5
+        tok = jwt.at({"iss": ISS, "aud": RES, "exp": exp}, "HS256", ISS_KEY)
+        s = await sub08(hub.port, [("match", "a")], bearer(tok))
+        await s.read_to_eof(10)
+        check(s.eof, "the draft-08 stream did not end when its token expired")
+        check(time.time() >= exp - 0.1, "the draft-08 stream ended %.2f s before its token "
+              "expired" % (exp - time.time()))
+        r = (await subscribe(hub.port, ["a"], bearer(jwt.hs256({"mercure": {}}, SUB)),
+                             expect=401)).resp
+        check(r.status == 401 and "draft-07 tokens need" in r.text,
+              "a draft-07 token without a draft-07 key: %r" % r)
 
 
 @case
@@ -603,6 +620,62 @@ async def presence(exe):
               "leave event: %r" % gone)
         await anon.read_for(0.3)
         check(not anon.events, "an anonymous subscriber received presence: %r" % datas(anon))
+
+
+@case
+async def presence_both_versions(exe):
+    """Subscription events in the shape of how each subscription was made: draft-07's
+    JSON-LD for topic=, draft-08's (event: mercure, plain JSON, match/matchType, the topic
+    .../subscriptions/Exact/{match}/{subscriber}) for match=; both seen by watchers of both
+    versions; the API answers for both."""
+    q = urllib.parse.quote
+    book = "https://example.com/books/1"
+    watch07 = jwt.hs256({"mercure": {"subscribe": ["*"]}}, SUB)
+    watch08 = jwt.at(jwt.at_claims(ISS, RES, [jwt.detail(["subscribe"], ["*"])]), "HS256",
+                     ISS_KEY)
+    b_tok = jwt.at(jwt.at_claims(ISS, RES, [jwt.detail(["subscribe"], [book],
+                                                       payload={"user": "bob"})]),
+                   "HS256", ISS_KEY)
+    async with Hub(exe, ["--subscriber-key", SUB, "--jwt-issuer", ISS + " HS256:" + ISS_KEY,
+                         "--subscriptions"]) as hub:
+        p = hub.port
+        w07 = await subscribe(p, ["*"], bearer(watch07))
+        w08 = await sub08(p, [("match", "*")], bearer(watch08))
+        a = await subscribe(p, [book])
+        b = await sub08(p, [("match", book)], bearer(b_tok))
+
+        def of(stream, match_key, active):
+            out = []
+            for e in stream.events:
+                d = json.loads(e.data)
+                if d.get(match_key) == book and d["active"] is active:
+                    out.append((e, d))
+            return out
+
+        for w in (w07, w08):
+            ok = await w.read_until(lambda s: of(s, "topic", True) and of(s, "match", True), 5)
+            check(ok, "presence of A and B: %r" % datas(w))
+            (ea, da), = of(w, "topic", True)
+            (eb, db), = of(w, "match", True)
+            check(ea.type == "message" and da["@context"] == "https://mercure.rocks/" and
+                  da["id"] == "/.well-known/mercure/subscriptions/%s/%s" % (
+                      q(book, safe=""), q(da["subscriber"], safe="")),
+                  "draft-07 subscription event: %r %r" % (ea, da))
+            check(eb.type == "mercure" and "@context" not in db and "topic" not in db and
+                  db["matchType"] == "Exact" and db["payload"] == {"user": "bob"} and
+                  db["id"] == "/.well-known/mercure/subscriptions/Exact/%s/%s" % (
+                      q(book, safe=""), q(db["subscriber"], safe="")),
+                  "draft-08 subscription event: %r %r" % (eb, db))
+        resp = await request(p, "GET", db["id"], bearer(watch07))
+        check(resp.status == 200 and json.loads(resp.body)["subscriber"] == db["subscriber"] and
+              json.loads(resp.body)["matchType"] == "Exact", "API, draft-08 record: %r" % resp)
+        b.close()
+        ok = await w08.read_until(lambda s: of(s, "match", False), 5)
+        check(ok and of(w08, "match", False)[0][0].type == "mercure",
+              "draft-08 leave: %r" % datas(w08))
+        a.close()
+        ok = await w08.read_until(lambda s: of(s, "topic", False), 5)
+        check(ok, "draft-07 leave: %r" % datas(w08))
 
 
 async def run(fn, exe):

@@ -12,6 +12,7 @@
 // Cases, for each client: public and private updates on a URI-template subscription
 // (private ones only with a matching mercure.subscribe), and presence events (a watcher
 // with the right claim sees another client subscribe and leave, with its JWT payload).
+// Also a Mercure 1.0 (draft-08) subscription: match= and last_event_id=.
 // Chromium also: a page on an allowed origin (--cors-origin) subscribes cross-origin with
 // its mercureAuthorization cookie (withCredentials). Prints PASS/FAIL per case; exit 0 when
 // all pass and the hubs exit 0 on SIGTERM with no sanitizer report.
@@ -110,7 +111,32 @@ async function casePresence({ hub, client, tag }) {
     return `arrival and departure of ${arrived.subscriber}`;
 }
 
-// 3 (Chromium). A page on an allowed origin subscribes to another hub with its cookie.
+// 3. A Mercure 1.0 subscription beside draft-07 publishers: match= is exact (a URI template
+// given as match= is a topic like any other), and a new EventSource resumes with
+// last_event_id= in its URL.
+async function caseDraft08({ hub, client, tag }) {
+    const base = `https://interop.test/${tag}/${process.pid}/v1/books`;
+    const q = (pairs) => `${hub.endpoint}?${new URLSearchParams(pairs)}`;
+    await client.open('m08', q([['match', `${base}/1`], ['match', `${base}/{id}`]]), ['message']);
+    await waitFor('m08 open', () => client.state('m08'), (s) => s.opens >= 1);
+    await mercurePublish(hub, { topic: `${base}/1`, data: 'one' });
+    await mercurePublish(hub, { topic: `${base}/2`, data: 'not selected' });
+    await mercurePublish(hub, { topic: `${base}/{id}`, data: 'literal' });
+    await mercurePublish(hub, { topic: `${base}/1`, data: 'end' });
+    await waitFor('m08: 3 events', () => client.state('m08'), (s) => s.events.length >= 3);
+    await sleep(100);
+    const st = await client.state('m08');
+    if (JSON.stringify(datas(st)) !== JSON.stringify(['one', 'literal', 'end']))
+        fail(`match= got ${show(datas(st))}`);
+    await client.open('resume', q([['match', `${base}/1`], ['last_event_id', st.events[0].lastEventId]]), ['message']);
+    await waitFor('resume: 1 event', () => client.state('resume'), (s) => s.events.length >= 1);
+    await sleep(100);
+    const rs = await client.state('resume');
+    if (JSON.stringify(datas(rs)) !== JSON.stringify(['end'])) fail(`last_event_id resume got ${show(datas(rs))}`);
+    return 'exact match= selectors, and a resume from last_event_id';
+}
+
+// 4 (Chromium). A page on an allowed origin subscribes to another hub with its cookie.
 async function caseCookieCrossOrigin({ hub, page, cookieHub }) {
     const topic = `https://interop.test/cookie/${process.pid}/{id}`;
     const tok = jwtHS256({ mercure: { subscribe: [topic] } }, SUB_KEY);
@@ -165,6 +191,7 @@ async function main() {
     const CASES = [
         { name: 'URI template subscription, public and private updates', run: casePrivate },
         { name: 'presence events and the subscriptions API', run: casePresence },
+        { name: 'Mercure 1.0 subscription (match=, last_event_id)', run: caseDraft08 },
     ];
     try {
         const hub = await startHub(bin, flags, 'hub (keys, --subscriptions)');
