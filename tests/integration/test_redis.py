@@ -30,7 +30,7 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from hubtest import jwt  # noqa: E402
-from hubtest.http import Conn, Fail, Stream, check, patient, request  # noqa: E402
+from hubtest.http import Fail, Stream, check, patient, request, request_bytes  # noqa: E402
 from hubtest.hub import LIVE, Hub  # noqa: E402
 from hubtest.runner import Skip, in_tmp_dirs, parse_args, run_cases  # noqa: E402
 from hubtest.runner import where as where_in  # noqa: E402
@@ -279,11 +279,16 @@ async def t_resume_ahead(ctx):
                     if chosen:
                         pairs.append(("id", "r%d-%d" % (rnd, k)))
                     acked.append(await published(a.port, pairs))
-                conn = asyncio.ensure_future(Stream.subscribe(b.port, ["h"], last_id=acked[2]))
-                await asyncio.sleep(0.05)  # the request waits in b's socket
+                # The request is in b's socket (accepted by the kernel) before b runs again.
+                s = await Stream.open(b.port)
+                s.send(request_bytes("GET", "/.well-known/mercure?topic=h",
+                                     [("Accept", "text/event-stream"),
+                                      ("Last-Event-ID", acked[2])]))
+                await s.drain()
             finally:
                 b.proc.send_signal(signal.SIGCONT)
-            s = await conn
+            s.resp = await s.read_response(10, head_only=True)
+            check(s.resp.status == 200, "resume on b: %r" % s.resp)
             live = await published(a.port, [("topic", "h"), ("data", "live%d" % rnd)])
             check(await s.read_until(lambda st: live in ids(st), 10), "live: %r" % ids(s))
             check(ids(s) == acked[3:] + [live],
