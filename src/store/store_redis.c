@@ -671,6 +671,12 @@ static void *reader_main(void *arg)
         pthread_cond_broadcast(&s->progress);
         pthread_mutex_unlock(&s->lock);
     }
+    if (c != NULL && s->prm.node_gone != NULL && s->prm.node_id != NULL) {
+        /* A node that stops has announced its leaves itself: the others need not. */
+        redisReply *z = command0(s, c, "ZREM", s->k_nodes, s->prm.node_id, NULL);
+
+        freeReplyObject(z);
+    }
     redisFree(c);
     set_reader_up(s, 0);
     return NULL;

@@ -19,6 +19,7 @@ import asyncio
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -452,6 +453,28 @@ async def t_presence(ctx):
             r = await request(n.port, "GET", "/.well-known/mercure/subscriptions/room", watch)
             check(r.status == 200 and json.loads(r.body)["subscriptions"] == [],
                   "API on %d after the kill: %r" % (n.port, r))
+        # A node stopped with SIGTERM announces its leaves itself, and leaves the cluster:
+        # the others do not announce them again when its liveness would have run out.
+        d = ctx.node(*args)
+        await d.start()
+        hall = await Stream.subscribe(d.port, ["hall"])
+        check(await w.read_until(lambda st: any(x["topic"] == "hall" for x in docs(st)), 10),
+              "no join for hall")
+        hall.close()
+        check(not await d.stop(), "node d did not stop cleanly")
+        check(await w.read_until(
+            lambda st: any(x["topic"] == "hall" and x["active"] is False for x in docs(st)), 10),
+              "no leave for hall: %r" % docs(w)[-3:])
+        await w.read_for(7)  # past the 5 s liveness
+        hall_leaves = [x for x in docs(w) if x["topic"] == "hall" and x["active"] is False]
+        check(len(hall_leaves) == 1, "leaves for hall: %r" % hall_leaves)
+        gone = set()
+        for n in (b, c):
+            for ln in n.stderr_lines:
+                m = re.search(r"node (node-[0-9a-f]+) has not renewed", ln)
+                if m:
+                    gone.add(m.group(1))
+        check(len(gone) == 1, "nodes found gone: %r (only the killed one should be)" % gone)
         w.close()
         room.close()
     finally:
