@@ -2,7 +2,9 @@
 # Many nodes on one Redis (--store redis://), against one node, in one run:
 #   ack      acknowledged publishes/s (bench/publish_ack, 64 keep-alive publishers): one
 #            node on LMDB, one node on Redis, and three nodes on Redis (three publish_ack
-#            processes of 22 connections, one per node, summed)
+#            processes of 22 connections, one per node, summed); and the same against
+#            Nchan with its Redis storage (nchan_redis_pass; bench/nchan_redis.conf.in):
+#            one nginx, then three nginx instances on one Redis
 #   latency  10 publishes/s to 10,000 subscribers: one node (LMDB), then three nodes on
 #            Redis with 3,333 subscribers each, every event published to another node than
 #            its subscribers' (ssebench --pub-port): p99 publish->receive latency
@@ -28,7 +30,7 @@ while [ $# -gt 0 ]; do
     --build) build=$2; shift ;;
     --subs) NSUBS=$2; shift ;;
     --quick) quick=1 ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
     *) echo "redis.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
     esac
     shift
@@ -43,6 +45,7 @@ for f in "$hub" "$bench" "$ack"; do
     [ -x "$f" ] || { echo "redis.sh: $f missing: build first" >&2; exit 2; }
 done
 command -v redis-server >/dev/null || { echo "redis.sh: redis-server missing (scripts/deps.sh)" >&2; exit 2; }
+command -v nginx >/dev/null || { echo "redis.sh: nginx missing (scripts/deps.sh)" >&2; exit 2; }
 
 work=$(mktemp -d /tmp/ssehub-redis-bench.XXXXXX)
 pids=""
@@ -93,6 +96,23 @@ start_node() {
     done
 }
 
+# start_nchan N: an nginx with Nchan on the current redis-server; sets node_pid, node_port.
+start_nchan() {
+    prefix="$work/nchan$1"
+    mkdir -p "$prefix"
+    node_port=$(free_port)
+    sed "s#@PREFIX@#$prefix#g; s#@PORT@#$node_port#g; s#@REDIS@#$rport#g" \
+        "$top/bench/nchan_redis.conf.in" >"$prefix/nginx.conf"
+    nginx -p "$prefix" -c "$prefix/nginx.conf" 2>"$prefix/stderr" &
+    node_pid=$!
+    pids="$pids $node_pid"
+    i=0
+    until curl -s -o /dev/null "http://127.0.0.1:$node_port/pub/probe" -d x 2>/dev/null; do
+        i=$((i + 1)); [ $i -lt 200 ] || { echo "nginx did not start:"; cat "$prefix/stderr"; exit 1; }
+        sleep 0.05
+    done
+}
+
 stop_nodes() {
     for p in $pids; do kill "$p" 2>/dev/null || true; done
     for p in $pids; do wait "$p" 2>/dev/null || true; done
@@ -128,7 +148,28 @@ done
 wait "$ackpid1" "$ackpid2" "$ackpid3"
 stop_nodes
 stop_redis
+start_redis 5
+start_nchan 1
+"$ack" --nchan --port "$node_port" --conns 64 --seconds "$DUR" >"$work/ack-nchan1.txt"
+stop_nodes
+stop_redis
+start_redis 6
+ports=""
+for n in 2 3 4; do start_nchan $n; ports="$ports $node_port"; done
+k=0
+for p in $ports; do
+    k=$((k + 1))
+    "$ack" --nchan --port "$p" --conns 22 --seconds "$DUR" >"$work/ack-nchan3-$k.txt" &
+    eval "ackpid$k=\$!"
+done
+wait "$ackpid1" "$ackpid2" "$ackpid3"
+stop_nodes
+stop_redis
 ack_lmdb=$(rate_of "$work/ack-lmdb.txt")
+ack_n1=$(rate_of "$work/ack-nchan1.txt")
+ack_n3=$(python3 -c 'import sys; print(round(sum(float(x) for x in sys.argv[1:]), 1))' \
+    "$(rate_of "$work/ack-nchan3-1.txt")" "$(rate_of "$work/ack-nchan3-2.txt")" \
+    "$(rate_of "$work/ack-nchan3-3.txt")")
 ack_r1=$(rate_of "$work/ack-redis1.txt")
 ack_r3=$(python3 -c 'import sys; print(round(sum(float(x) for x in sys.argv[1:]), 1))' \
     "$(rate_of "$work/ack-redis3-1.txt")" "$(rate_of "$work/ack-redis3-2.txt")" \
@@ -206,6 +247,8 @@ echo "| --- | --- |"
 echo "| acknowledged publishes/s, 64 publishers, one node on LMDB | $ack_lmdb |"
 echo "| acknowledged publishes/s, 64 publishers, one node on Redis (appendfsync always) | $ack_r1 |"
 echo "| acknowledged publishes/s, 3 x 22 publishers, three nodes on one Redis | $ack_r3 |"
+echo "| Nchan + Redis storage: acknowledged publishes/s, 64 publishers, one nginx | $ack_n1 |"
+echo "| Nchan + Redis storage: acknowledged publishes/s, 3 x 22 publishers, three nginx | $ack_n3 |"
 echo "| p99 latency, 10 msg/s to $LSUBS subscribers, one node (LMDB) | $p99_single ms |"
 echo "| p99 latency, 10 msg/s to $LSUBS subscribers over 3 nodes, published on another node | $p99_cross ms (all delivered: $lat_ok) |"
 echo "| subscribers over 6 nodes (connected) | $1 |"

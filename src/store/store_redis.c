@@ -19,7 +19,7 @@
  * after Redis answered it (and WAIT counted N replicas); any failure (Redis unreachable,
  * timeout, error, too few replicas) is 503, which the server sends with Retry-After.
  *
- * Delivery. A reader thread, with its own connection, XREADs the stream (BLOCK 100 ms)
+ * Delivery. A reader thread, with its own connection, XREADs the stream (BLOCK 25 ms)
  * after the newest entry it has seen, decodes each entry into an event (encoded once) and,
  * with the lock that replay takes, appends it to a local sh_history (the node's mirror,
  * with the node's bounds) and hands it to the loops through the sink: every node delivers
@@ -50,11 +50,13 @@
 #include "store/store_record.h"
 #include "store/store_redis_url.h"
 
-#define QUEUE_MAX          16384u /* publishes waiting for the publisher thread */
-#define BATCH_MAX          64u    /* publishes per pipeline */
-#define READ_COUNT         512    /* entries per XREAD */
-#define READ_BLOCK_MS      100    /* XREAD BLOCK */
-#define RESUME_WAIT_MS     500    /* a replay after an id not seen yet waits this long at most */
+#define QUEUE_MAX  16384u /* publishes waiting for the publisher thread */
+#define BATCH_MAX  64u    /* publishes per pipeline */
+#define READ_COUNT 512    /* entries per XREAD */
+/* XREAD BLOCK: short, so that a replay waiting for a reader round that started after it
+ * (an id the node does not have) holds its loop briefly, even when many such come. */
+#define READ_BLOCK_MS      25
+#define RESUME_WAIT_MS     500 /* a replay after an id not seen yet waits this long at most */
 #define CONNECT_TIMEOUT_MS 1000
 #define COMMAND_TIMEOUT_MS 2000
 #define RETRY_MIN_MS       100
@@ -670,6 +672,12 @@ static void *reader_main(void *arg)
         s->gen_done = gen;
         pthread_cond_broadcast(&s->progress);
         pthread_mutex_unlock(&s->lock);
+    }
+    if (c != NULL && s->prm.node_gone != NULL && s->prm.node_id != NULL) {
+        /* A node that stops has announced its leaves itself: the others need not. */
+        redisReply *z = command0(s, c, "ZREM", s->k_nodes, s->prm.node_id, NULL);
+
+        freeReplyObject(z);
     }
     redisFree(c);
     set_reader_up(s, 0);

@@ -19,6 +19,7 @@ import asyncio
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -30,7 +31,7 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from hubtest import jwt  # noqa: E402
-from hubtest.http import Conn, Fail, Stream, check, patient, request  # noqa: E402
+from hubtest.http import Fail, Stream, check, patient, request, request_bytes  # noqa: E402
 from hubtest.hub import LIVE, Hub  # noqa: E402
 from hubtest.runner import Skip, in_tmp_dirs, parse_args, run_cases  # noqa: E402
 from hubtest.runner import where as where_in  # noqa: E402
@@ -279,11 +280,16 @@ async def t_resume_ahead(ctx):
                     if chosen:
                         pairs.append(("id", "r%d-%d" % (rnd, k)))
                     acked.append(await published(a.port, pairs))
-                conn = asyncio.ensure_future(Stream.subscribe(b.port, ["h"], last_id=acked[2]))
-                await asyncio.sleep(0.05)  # the request waits in b's socket
+                # The request is in b's socket (accepted by the kernel) before b runs again.
+                s = await Stream.open(b.port)
+                s.send(request_bytes("GET", "/.well-known/mercure?topic=h",
+                                     [("Accept", "text/event-stream"),
+                                      ("Last-Event-ID", acked[2])]))
+                await s.drain()
             finally:
                 b.proc.send_signal(signal.SIGCONT)
-            s = await conn
+            s.resp = await s.read_response(10, head_only=True)
+            check(s.resp.status == 200, "resume on b: %r" % s.resp)
             live = await published(a.port, [("topic", "h"), ("data", "live%d" % rnd)])
             check(await s.read_until(lambda st: live in ids(st), 10), "live: %r" % ids(s))
             check(ids(s) == acked[3:] + [live],
@@ -447,6 +453,28 @@ async def t_presence(ctx):
             r = await request(n.port, "GET", "/.well-known/mercure/subscriptions/room", watch)
             check(r.status == 200 and json.loads(r.body)["subscriptions"] == [],
                   "API on %d after the kill: %r" % (n.port, r))
+        # A node stopped with SIGTERM announces its leaves itself, and leaves the cluster:
+        # the others do not announce them again when its liveness would have run out.
+        d = ctx.node(*args)
+        await d.start()
+        hall = await Stream.subscribe(d.port, ["hall"])
+        check(await w.read_until(lambda st: any(x["topic"] == "hall" for x in docs(st)), 10),
+              "no join for hall")
+        hall.close()
+        check(not await d.stop(), "node d did not stop cleanly")
+        check(await w.read_until(
+            lambda st: any(x["topic"] == "hall" and x["active"] is False for x in docs(st)), 10),
+              "no leave for hall: %r" % docs(w)[-3:])
+        await w.read_for(7)  # past the 5 s liveness
+        hall_leaves = [x for x in docs(w) if x["topic"] == "hall" and x["active"] is False]
+        check(len(hall_leaves) == 1, "leaves for hall: %r" % hall_leaves)
+        gone = set()
+        for n in (b, c):
+            for ln in n.stderr_lines:
+                m = re.search(r"node (node-[0-9a-f]+) has not renewed", ln)
+                if m:
+                    gone.add(m.group(1))
+        check(len(gone) == 1, "nodes found gone: %r (only the killed one should be)" % gone)
         w.close()
         room.close()
     finally:
