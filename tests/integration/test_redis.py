@@ -420,7 +420,14 @@ async def t_presence(ctx):
     victim, b, c = await started(ctx.node(*args), ctx.node(*args), ctx.node(*args))
     try:
         w = await Stream.subscribe(c.port, [TOPICS_TPL], headers=watch)
+        w8 = await Stream.subscribe(b.port, ["*"], headers=watch)  # both shapes
         room = await Stream.subscribe(victim.port, ["room"])
+        # A Mercure 1.0 subscription (match=): its records are in draft-08's shape
+        # (.../subscriptions/Exact/{match}/{subscriber}, events of type "mercure") on
+        # every node, and so is the leave the survivors announce for it.
+        room8 = await Stream.subscribe(
+            victim.port, path="/.well-known/mercure?" + urllib.parse.urlencode(
+                [("match", "room8")]))
 
         def docs(st):
             return [json.loads(e.data) for e in st.events]
@@ -436,6 +443,21 @@ async def t_presence(ctx):
             check(r.status == 200, "API on %d: %r" % (n.port, r))
             listed = [x["subscriber"] for x in json.loads(r.body)["subscriptions"]]
             check(listed == [sub_id], "API on %d lists %r, want [%s]" % (n.port, listed, sub_id))
+
+        def about_room8(st, active):
+            return [(e, json.loads(e.data)) for e in st.events
+                    if json.loads(e.data).get("match") == "room8" and
+                    json.loads(e.data)["active"] is active]
+
+        check(await w8.read_until(lambda st: about_room8(st, True), 10),
+              "no draft-08 join from the other node: %r" % docs(w8))
+        e8, d8 = about_room8(w8, True)[0]
+        check(e8.type == "mercure" and d8["matchType"] == "Exact" and "@context" not in d8 and
+              d8["id"].startswith("/.well-known/mercure/subscriptions/Exact/room8/"),
+              "draft-08 join: %r %r" % (e8, d8))
+        r = await request(b.port, "GET", "/.well-known/mercure/subscriptions/Exact/room8", watch)
+        check(r.status == 200 and [x["subscriber"] for x in json.loads(r.body)["subscriptions"]]
+              == [d8["subscriber"]], "API on %d, draft-08 record: %r" % (b.port, r))
         victim.proc.send_signal(signal.SIGKILL)
         await victim.proc.wait()
         LIVE.discard(victim.proc)
@@ -447,8 +469,14 @@ async def t_presence(ctx):
         leave = about_room(w, False)[0]
         check(leave["subscriber"] == sub_id and leave["id"].endswith(
             urllib.parse.quote(sub_id, safe="")), "leave: %r" % leave)
+        check(await w8.read_until(lambda st: about_room8(st, False), 20),
+              "no draft-08 leave for the killed node's subscriber: %r" % docs(w8)[-3:])
         await w.read_for(2.5)  # both survivors noticed: still one leave
         check(len(about_room(w, False)) == 1, "leaves: %r" % about_room(w, False))
+        await w8.read_for(0.5)
+        leaves8 = about_room8(w8, False)
+        check(len(leaves8) == 1 and leaves8[0][0].type == "mercure" and
+              leaves8[0][1]["id"] == d8["id"], "draft-08 leaves: %r" % leaves8)
         for n in (b, c):
             r = await request(n.port, "GET", "/.well-known/mercure/subscriptions/room", watch)
             check(r.status == 200 and json.loads(r.body)["subscriptions"] == [],
@@ -476,7 +504,9 @@ async def t_presence(ctx):
                     gone.add(m.group(1))
         check(len(gone) == 1, "nodes found gone: %r (only the killed one should be)" % gone)
         w.close()
+        w8.close()
         room.close()
+        room8.close()
     finally:
         await stopped(b, c)
         await ctx.redis.kill()
