@@ -8,7 +8,9 @@
  * apart and makes the run fail.
  *
  * Usage: publish_ack --port PORT [--conns N] [--pipeline D] [--seconds S] [--warmup S]
- *                    [--size BYTES] [--topics N]
+ *                    [--size BYTES] [--topics N] [--nchan]
+ * --nchan: POST /pub/benchN with the data as the body (Nchan's publisher), and count its
+ * 201 and 202 answers (delivered, or stored with no subscriber) as acknowledged.
  * Prints one line: "conns=64 pipeline=1 seconds=5.00 acked=... errors=0 rate=... /s".
  */
 #define _GNU_SOURCE 1 /* memmem */
@@ -60,11 +62,24 @@ static unsigned long arg_num(const char *flag, const char *v)
     return (unsigned long)n;
 }
 
+static int nchan; /* --nchan */
+
 static void make_request(conn_t *c, unsigned idx, unsigned topics, size_t size)
 {
     char body[2048];
     size_t n, i;
 
+    if (nchan) {
+        for (n = 0; n < size && n < sizeof(body) - 1; n++)
+            body[n] = 'a' + (char)(n % 26);
+        body[n] = '\0';
+        c->req_len = (size_t)snprintf(c->req, sizeof(c->req),
+                                      "POST /pub/bench%u HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                      "Content-Type: text/plain\r\n"
+                                      "Content-Length: %zu\r\n\r\n%s",
+                                      idx % topics, n, body);
+        return;
+    }
     n = (size_t)snprintf(body, sizeof(body), "topic=bench%u&data=", idx % topics);
     for (i = 0; i < size && n < sizeof(body) - 1; i++)
         body[n++] = 'a' + (char)(i % 26);
@@ -143,9 +158,12 @@ int main(int argc, char **argv)
             size = arg_num("--size", v);
         else if (strcmp(argv[i], "--topics") == 0)
             topics = arg_num("--topics", v);
-        else {
+        else if (strcmp(argv[i], "--nchan") == 0) {
+            nchan = 1;
+            continue;
+        } else {
             fprintf(stderr, "usage: publish_ack --port PORT [--conns N] [--pipeline D] "
-                            "[--seconds S] [--warmup S] [--size BYTES] [--topics N]\n");
+                            "[--seconds S] [--warmup S] [--size BYTES] [--topics N] [--nchan]\n");
             return 2;
         }
         i++;
@@ -203,7 +221,8 @@ int main(int argc, char **argv)
                 c->resp_len += (size_t)r;
                 while ((len = response_len(c, &status)) > 0) {
                     if (counting)
-                        status == 200 ? acked++ : errors++;
+                        (status == 200 || (nchan && (status == 201 || status == 202))) ? acked++
+                                                                                       : errors++;
                     memmove(c->resp, c->resp + len, c->resp_len - len);
                     c->resp_len -= len;
                     c->inflight--;

@@ -17,9 +17,12 @@ set -eu
 # The durable store: LMDB (liblmdb-dev); its tests read the files back with lmdb-utils
 # (mdb_stat, mdb_load), which also back a store up (mdb_copy). The install test
 # (tests/integration/test_install.py): systemd (systemd-analyze verify of the unit) and
-# man-db (renders the man pages, with groff-base). Mercure 1.0 URL Pattern components: the
-# regular expressions the standard generates run on PCRE2 (libpcre2-dev), with its match
-# and depth limits as the cost limit hostile patterns need.
+# man-db (renders the man pages, with groff-base). The Redis store: hiredis
+# (libhiredis-dev, 0.14 on Debian 12: no TLS, so Redis TLS goes through a local tunnel);
+# its tests start their own redis-server and redis-sentinel (redis-tools: redis-cli).
+# Mercure 1.0 URL Pattern components: the regular expressions the standard generates run
+# on PCRE2 (libpcre2-dev), with its match and depth limits as the cost limit hostile
+# patterns need.
 PACKAGES="
 build-essential
 cmake
@@ -45,6 +48,10 @@ liblmdb-dev
 lmdb-utils
 systemd
 man-db
+libhiredis-dev
+redis-server
+redis-sentinel
+redis-tools
 "
 
 missing=""

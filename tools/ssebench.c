@@ -55,6 +55,7 @@
 typedef struct opts_s {
     const char *host;
     int port;
+    int pub_port; /* where the publishes go (another node of a cluster); 0: |port| */
     long subs;
     long topics;
     const char *topic_prefix;
@@ -636,7 +637,7 @@ static void pub_send(pubstate_t *ps, pub_t *p)
         hlen = snprintf(p->out, sizeof(p->out),
                         "POST %.*s HTTP/1.1\r\nHost: %s:%d\r\nContent-Type: "
                         "application/x-www-form-urlencoded\r\nContent-Length: %zu\r\n\r\n%.*s%s",
-                        plen, path, o->host, o->port, (size_t)blen + datalen, blen, body, ts);
+                        plen, path, o->host, o->pub_port, (size_t)blen + datalen, blen, body, ts);
         memcpy(p->out + hlen, ps->padding, pad);
         p->out_len = (size_t)hlen + pad;
     }
@@ -831,6 +832,8 @@ static void usage(FILE *f)
             "                         nchan:  --sub-path /sub/%%s --pub-path /pub/%%s, raw body\n"
             "  --host ADDR            server IPv4 address [127.0.0.1]\n"
             "  --port N               server port (required)\n"
+            "  --pub-port N           publish to this port instead (another node of a\n"
+            "                         cluster sharing one store) [--port]\n"
             "  --subs N               subscribers [100]\n"
             "  --topics N             topics; subscriber i reads topic i mod N [1]\n"
             "  --topic-prefix S       topic names are S0, S1, ... [t]\n"
@@ -935,6 +938,8 @@ static void parse_opts(int argc, char **argv, opts_t *o)
                 o->host = v;
             } else if (strcmp(a, "--port") == 0) {
                 o->port = (int)num_arg(a, v, 1, 65535);
+            } else if (strcmp(a, "--pub-port") == 0) {
+                o->pub_port = (int)num_arg(a, v, 1, 65535);
             } else if (strcmp(a, "--subs") == 0) {
                 o->subs = (long)num_arg(a, v, 0, 10000000);
             } else if (strcmp(a, "--topics") == 0) {
@@ -981,6 +986,8 @@ static void parse_opts(int argc, char **argv, opts_t *o)
             }
         }
     }
+    if (o->pub_port == 0)
+        o->pub_port = o->port;
     if (o->port == 0) {
         fprintf(stderr, "ssebench: --port is required (see --help)\n");
         exit(2);
@@ -1136,7 +1143,7 @@ int main(int argc, char **argv)
         if (ps->pubs == NULL)
             die("out of memory");
         ps->dst.sin_family = AF_INET;
-        ps->dst.sin_port = htons((uint16_t)o.port);
+        ps->dst.sin_port = htons((uint16_t)o.pub_port);
         inet_pton(AF_INET, o.host, &ps->dst.sin_addr);
         for (i = 0; i < o.pub_conns; i++) {
             if (pub_connect(ps, &ps->pubs[i]) != 0) {

@@ -14,6 +14,7 @@
 #include "base/duration.h"
 #include "base/str.h"
 #include "server/config.h"
+#include "store/store_redis_url.h"
 
 #define MAX_THREADS 256
 #define ENV_PREFIX  "SSEHUB_"
@@ -128,8 +129,12 @@ static const char *const usage_lines[] = {
     "  --listen ADDR:PORT         IPv4:PORT or [IPv6]:PORT to serve; repeatable;",
     "                             port 0 picks a free port [127.0.0.1:8080]",
     "  --threads N                event loops, 1 to 256 [number of cores]",
-    "  --store URI                event store: memory (lost on exit) or lmdb:DIR",
-    "                             (durable; DIR is created) [lmdb:./ssehub-data]",
+    "  --store URI                event store: memory (lost on exit), lmdb:DIR",
+    "                             (durable; DIR is created), or many nodes on one",
+    "                             Redis: redis://[USER:PASS@]HOST:PORT[/DB][?O]",
+    "                             or redis-sentinel://HOST:PORT[,...]/MASTER[?O];",
+    "                             O: maxlen=N&replicas=N&wait=MS&durability=aof",
+    "                             &prefix=NAME [lmdb:./ssehub-data]",
     "  --history N                events kept per topic; 0: none [1000]",
     "  --history-age DURATION     and none older than this; 0: no limit [24h]",
     "  --history-memory BYTES     and this much for all topics, oldest out [256M]",
@@ -634,13 +639,18 @@ static int apply(parse_t *p, const opt_t *o, const char *v, int from_argv)
                 return fail(p, "%s: lmdb:DIR needs a directory (e.g. lmdb:./ssehub-data)", p->who);
             return set_str(&c->store, v) < 0 ? fail(p, "out of memory") : 0;
         }
-        if (strncmp(v, "redis://", 8) == 0)
-            return fail(p,
-                        "%s: redis://HOST:PORT is not available in this version; use --store "
-                        "memory or lmdb:DIR",
-                        p->who);
-        return fail(p, "%s: '%s' is not a valid store (this version has: memory, lmdb:DIR)", p->who,
-                    show(p, v, strlen(v)));
+        if (strncmp(v, "redis://", 8) == 0 || strncmp(v, "redis-sentinel://", 17) == 0) {
+            sh_redis_url_t ru;
+            char why[256];
+
+            if (sh_redis_url_parse(v, &ru, why, sizeof(why)) != 0)
+                return fail(p, "%s: %s", p->who, why);
+            return set_str(&c->store, v) < 0 ? fail(p, "out of memory") : 0;
+        }
+        return fail(p,
+                    "%s: '%s' is not a valid store (this version has: memory, lmdb:DIR, "
+                    "redis://HOST:PORT, redis-sentinel://HOST:PORT/MASTER)",
+                    p->who, show(p, v, strlen(v)));
     case K_SLOW:
         if (strcmp(v, "disconnect") == 0 || strcmp(v, "conflate") == 0) {
             p->c->slow_conflate = v[0] == 'c';

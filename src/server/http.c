@@ -1092,9 +1092,19 @@ static void route(sh_conn_t *c)
         else
             respond_text(c, 405, "Allow: GET\r\n", "method not allowed: use GET\n");
     } else if (path_is(url, path_len, "/healthz")) {
-        if (method == HTTP_GET || method == HTTP_HEAD)
-            respond_text(c, 200, "Cache-Control: no-store\r\n", "ok\n");
-        else
+        if (method == HTTP_GET || method == HTTP_HEAD) {
+            char why[128];
+
+            if (sh_store_healthy(c->w->srv->store, why, sizeof(why) - 1)) { /* 503 if not */
+                respond_text(c, 200, "Cache-Control: no-store\r\n", "ok\n");
+            } else {
+                size_t n = strlen(why);
+
+                why[n] = '\n'; /* room was kept for it */
+                why[n + 1] = '\0';
+                respond_text(c, 503, "Cache-Control: no-store\r\nRetry-After: 1\r\n", why);
+            }
+        } else
             respond_text(c, 405, "Allow: GET\r\n", "method not allowed: use GET\n");
     } else if (path_is(url, path_len, "/metrics")) {
         if (method == HTTP_GET)

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -18,6 +19,7 @@
 extern char **environ;
 
 static sh_server_t server;
+static char node_id[40]; /* "node-" and 16 random hex digits: this process in a cluster */
 
 static void walk_close(uv_handle_t *h, void *arg)
 {
@@ -104,6 +106,23 @@ int main(int argc, char **argv)
     prm.history.max_age_ms = cfg.history_age_ms;
     prm.history.max_bytes = (size_t)cfg.history_memory;
     prm.log = store_log;
+    {
+        unsigned char r[8] = {0};
+        size_t got = 0;
+        ssize_t k;
+
+        while (got < sizeof(r) && (k = getrandom(r + got, sizeof(r) - got, 0)) > 0)
+            got += (size_t)k;
+        snprintf(node_id, sizeof(node_id), "node-%02x%02x%02x%02x%02x%02x%02x%02x", r[0], r[1],
+                 r[2], r[3], r[4], r[5], r[6], r[7]);
+    }
+    server.node_id = node_id;
+    prm.node_id = node_id;
+    if (cfg.subscriptions) { /* presence across the nodes of a shared store */
+        prm.observe = sh_presence_observe;
+        prm.node_gone = sh_presence_node_gone;
+        prm.cluster_user = &server;
+    }
     /* Hub-assigned ids are decimal sequence numbers. Seeded from the clock in
      * microseconds, so ids stay unique and increasing across restarts of a memory hub (a
      * durable store also continues after the newest seq it ever committed). */
@@ -119,8 +138,9 @@ int main(int argc, char **argv)
     }
     sh_log_info("ssehub %s: %u loop%s, store %s (%s), history %llu events per topic",
                 ssehub_version_string(), cfg.threads, cfg.threads == 1 ? "" : "s", cfg.store,
-                strcmp(server.store->ops->name, "memory") == 0
-                    ? "history in RAM, lost on restart"
+                strcmp(server.store->ops->name, "memory") == 0 ? "history in RAM, lost on restart"
+                : strcmp(server.store->ops->name, "redis") == 0
+                    ? "shared: a publish is acknowledged once Redis has it"
                     : "durable: a publish is acknowledged once committed to disk",
                 (unsigned long long)cfg.history);
 
@@ -132,6 +152,8 @@ int main(int argc, char **argv)
     uv_signal_start(&sigint, on_signal_any, SIGINT);
 
     rc = sh_server_start(&server);
+    if (rc == 0)
+        rc = sh_store_start(server.store); /* the loops' inboxes exist now */
     if (rc != 0) {
         sh_log_error("cannot start: %s", ssehub_strerror(rc));
         _exit(1);
@@ -140,6 +162,7 @@ int main(int argc, char **argv)
     sh_server_join(&server);
     uv_loop_close(&loop);
     sh_store_free(server.store);
+    sh_presence_dispose();
     ssehub_rcbuf_unref(server.heartbeat);
     sh_log_info("stopped");
     sh_access_log_close();

@@ -88,6 +88,12 @@ void sh_metrics_handle(sh_conn_t *c)
            (unsigned long long)srv->max_connections);
     metric(&b, "ssehub_history_events", "gauge", "Events held in the history.",
            (unsigned long long)sh_store_count(srv->store));
+    {
+        char more[4096];
+        size_t m = sh_store_metrics(srv->store, more, sizeof(more));
+
+        sh_buf_append(&b, more, m);
+    }
     sh_conn_respond(c, 200, "text/plain; version=0.0.4; charset=utf-8",
                     "Cache-Control: no-store\r\n", b.base, b.len);
     sh_buf_dispose(&b);

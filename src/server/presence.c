@@ -7,13 +7,23 @@
  * /.well-known/mercure/subscriptions/{topic}/{subscriber} with Mercure's JSON-LD body, through
  * the store like any publish. GET /.well-known/mercure/subscriptions[/{topic}[/{subscriber}]]
  * lists the active ones.
+ *
+ * With a shared store (Redis), the nodes see each other's subscriptions through the
+ * updates themselves: every node observes every committed event (sh_presence_observe, on
+ * the store's thread), and keeps the active subscriptions of the other nodes, by record
+ * id, for the API. When the store reports a node gone (it stopped renewing its liveness:
+ * killed, or cut off from Redis), each surviving node announces the leave of that node's
+ * subscriptions, with an id made from the record's ("<record>#gone"), so that the
+ * store's exactly-once rule makes one update of the announcements of several nodes.
  */
+#include <jansson.h>
 #include <pthread.h>
 #include <string.h>
 #include <sys/random.h>
 
 #include "base/alloc.h"
 #include "base/json.h"
+#include "base/map.h"
 #include "proto/form.h"
 #include "proto/mercure.h"
 #include "server/log.h"
@@ -35,6 +45,15 @@ struct sh_presence_rec_s {
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static sh_list_t records = {&records, &records};
+
+/* Another node's active subscription, as its update said (shared stores). */
+typedef struct remote_rec_s {
+    char *id;   /* the record id, PREFIX/{topic}/{subscriber}: the key in |remote| */
+    char *json; /* the update's Subscription object (active) */
+    char node[64];
+} remote_rec_t;
+
+static sh_map_t remote; /* record id -> remote_rec_t, under |lock| */
 
 /* Appends |s| percent-encoded: everything but RFC 3986 unreserved characters. */
 static void append_escaped(sh_buf_t *b, const char *s, size_t len)
@@ -152,6 +171,186 @@ static void announce(sh_conn_t *c, const sh_presence_rec_t *r, int active)
         atomic_fetch_add(&a->stopping->stop_pending, 1);
     }
     sh_store_publish(c->w->srv->store, &a->sp); /* announce_done frees |a| */
+}
+
+static int id_v08(const char *id);
+
+/* Publishes a subscription update on |topic| with |body| and the chosen |id| (NULL: the
+ * hub's), from any thread. */
+static void announce_raw(sh_server_t *srv, const char *topic, const char *body, size_t body_len,
+                         const char *id)
+{
+    announce_t *a = sh_calloc(1, sizeof(*a));
+    size_t tlen = strlen(topic), ilen = id != NULL ? strlen(id) : 0;
+    char *t = a != NULL ? sh_malloc(tlen + 1 + ilen + 1) : NULL;
+
+    if (t == NULL) {
+        sh_free(a);
+        sh_log_warn("presence: subscription update on %s not published: out of memory", topic);
+        return;
+    }
+    memcpy(t, topic, tlen + 1);
+    if (id != NULL)
+        memcpy(t + tlen + 1, id, ilen + 1);
+    snprintf(a->sub_id, sizeof(a->sub_id), "%s", "(another node's)");
+    sh_buf_init(&a->body, 1024 * 1024);
+    sh_buf_append(&a->body, body, body_len);
+    a->topic.ptr = t;
+    a->topic.len = tlen;
+    a->sp.init.topics = &a->topic;
+    a->sp.init.ntopics = 1;
+    a->sp.init.data.ptr = a->body.base != NULL ? a->body.base : "";
+    a->sp.init.data.len = a->body.len;
+    a->sp.init.id.ptr = id != NULL ? t + tlen + 1 : "";
+    a->sp.init.id.len = ilen;
+    if (id_v08(topic)) { /* draft-08: the hub's own events are of type "mercure" */
+        a->sp.init.type.ptr = SH_MERCURE_SUB_EVENT_TYPE;
+        a->sp.init.type.len = strlen(SH_MERCURE_SUB_EVENT_TYPE);
+    }
+    a->sp.init.is_private = 1;
+    a->sp.now_ms = sh_wall_ms();
+    a->sp.done = announce_done;
+    a->sp.data = a;
+    sh_store_publish(srv->store, &a->sp); /* announce_done frees |a| */
+}
+
+static void remote_free(remote_rec_t *r)
+{
+    if (r != NULL) {
+        sh_free(r->id);
+        sh_free(r->json);
+        sh_free(r);
+    }
+}
+
+static char *dup_bytes(const char *s, size_t n)
+{
+    char *d = sh_malloc(n + 1);
+
+    if (d != NULL) {
+        memcpy(d, s, n);
+        d[n] = '\0';
+    }
+    return d;
+}
+
+void sh_presence_observe(void *user, const char *node, size_t node_len, const sh_event_init_t *init)
+{
+    sh_server_t *srv = user;
+    size_t plen = strlen(PREFIX "/");
+    json_t *root;
+    json_error_t jerr;
+    const char *id;
+    int active;
+    remote_rec_t *r, *old;
+
+    if (init->ntopics != 1 || !init->is_private || init->topics[0].len <= plen ||
+        memcmp(init->topics[0].ptr, PREFIX "/", plen) != 0 || node_len == 0 ||
+        node_len >= sizeof(r->node) ||
+        (srv->node_id != NULL && strlen(srv->node_id) == node_len &&
+         memcmp(srv->node_id, node, node_len) == 0))
+        return; /* not a subscription update of another node */
+    root = json_loadb(init->data.ptr, init->data.len, 0, &jerr);
+    if (root == NULL)
+        return;
+    id = json_string_value(json_object_get(root, "id"));
+    active = json_is_true(json_object_get(root, "active"));
+    if (id == NULL || strlen(id) != init->topics[0].len ||
+        memcmp(id, init->topics[0].ptr, init->topics[0].len) != 0) {
+        json_decref(root);
+        return;
+    }
+    r = NULL;
+    if (active) {
+        r = sh_calloc(1, sizeof(*r));
+        if (r != NULL) {
+            r->id = dup_bytes(id, strlen(id));
+            r->json = dup_bytes(init->data.ptr, init->data.len);
+            memcpy(r->node, node, node_len);
+        }
+        if (r == NULL || r->id == NULL || r->json == NULL) {
+            remote_free(r);
+            json_decref(root);
+            sh_log_warn("presence: out of memory: another node's subscription not listed");
+            return;
+        }
+    }
+    pthread_mutex_lock(&lock);
+    old = sh_map_del(&remote, id, strlen(id));
+    if (r != NULL && sh_map_put(&remote, r->id, strlen(r->id), r) != 0) {
+        remote_free(r);
+        sh_log_warn("presence: out of memory: another node's subscription not listed");
+    }
+    pthread_mutex_unlock(&lock);
+    remote_free(old);
+    json_decref(root);
+}
+
+void sh_presence_node_gone(void *user, const char *node)
+{
+    sh_server_t *srv = user;
+    remote_rec_t **gone = NULL;
+    size_t n = 0, cap = 0, i;
+    sh_map_entry_t *e;
+
+    pthread_mutex_lock(&lock);
+    for (i = 0; (e = sh_map_next(&remote, &i)) != NULL;) {
+        remote_rec_t *r = e->value;
+
+        if (strcmp(r->node, node) != 0)
+            continue;
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 64;
+            remote_rec_t **g = sh_realloc(gone, ncap * sizeof(*g));
+
+            if (g == NULL)
+                break;
+            gone = g;
+            cap = ncap;
+        }
+        gone[n++] = r;
+    }
+    for (i = 0; i < n; i++)
+        (void)sh_map_del(&remote, gone[i]->id, strlen(gone[i]->id));
+    pthread_mutex_unlock(&lock);
+    if (n > 0)
+        sh_log_info("presence: node %s is gone: announcing the leave of its %zu subscription%s",
+                    node, n, n == 1 ? "" : "s");
+    for (i = 0; i < n; i++) {
+        remote_rec_t *r = gone[i];
+        char *at = strstr(r->json, ",\"active\":true");
+        sh_buf_t body, id;
+
+        sh_buf_init(&body, 1024 * 1024);
+        sh_buf_init(&id, 64 * 1024);
+        if (at != NULL) {
+            sh_buf_append(&body, r->json, (size_t)(at - r->json));
+            sh_buf_append_str(&body, ",\"active\":false");
+            sh_buf_append_str(&body, at + strlen(",\"active\":true"));
+        }
+        sh_buf_append_str(&id, r->id);
+        sh_buf_append_str(&id, "#gone");
+        sh_buf_append(&id, "", 1);
+        if (at != NULL && body.base != NULL && id.base != NULL)
+            announce_raw(srv, r->id, body.base, body.len, id.base);
+        sh_buf_dispose(&body);
+        sh_buf_dispose(&id);
+        remote_free(r);
+    }
+    sh_free(gone);
+}
+
+void sh_presence_dispose(void)
+{
+    size_t i;
+    sh_map_entry_t *e;
+
+    pthread_mutex_lock(&lock);
+    for (i = 0; (e = sh_map_next(&remote, &i)) != NULL;)
+        remote_free(e->value);
+    sh_map_dispose(&remote);
+    sh_map_init(&remote);
+    pthread_mutex_unlock(&lock);
 }
 
 /* A random (v4) urn:uuid: id. */
@@ -275,22 +474,55 @@ int sh_presence_worker_leave(sh_worker_t *w, size_t max)
     return 0;
 }
 
-/* The escaped subscriber id that a record's id ends with. */
-static const char *rec_subscriber(const sh_presence_rec_t *r)
+/* The escaped subscriber id that a record id ends with. */
+static const char *id_subscriber(const char *id)
 {
-    const char *slash = strrchr(r->id, '/');
+    const char *slash = strrchr(id, '/');
 
     return slash != NULL ? slash + 1 : "";
 }
 
-/* Whether |r| is selected by the request path's escaped segments (NULL: any). */
-static int rec_selected(const sh_presence_rec_t *r, const char *topic_seg, size_t topic_len,
-                        const char *sub_seg, size_t sub_len)
+/* Where the escaped topic (or match) of the record |id| starts: after PREFIX "/", and for a
+ * draft-08 record (".../subscriptions/{Exact|URLPattern}/{match}/{subscriber}") after the
+ * match type. A
+ * draft-07 topic segment is escaped, so it holds no '/': only a draft-08 id has two slashes
+ * after the prefix. NULL when |id| is not a record id. */
+static const char *id_topic(const char *id)
 {
-    const char *start = r->id + strlen(PREFIX "/") + (r->v08 ? strlen(r->match_type) + 1 : 0);
-    const char *sub = rec_subscriber(r);
-    size_t tl = (size_t)(sub - 1 - start);
+    size_t plen = strlen(PREFIX "/"), elen = strlen(SH_MERCURE_MATCH_EXACT "/"),
+           ulen = strlen(SH_MERCURE_MATCH_URLPATTERN "/");
+    const char *start, *sub;
 
+    if (strlen(id) <= plen || memcmp(id, PREFIX "/", plen) != 0)
+        return NULL;
+    start = id + plen;
+    sub = id_subscriber(id);
+    if (strncmp(start, SH_MERCURE_MATCH_EXACT "/", elen) == 0 && sub > start + elen)
+        start += elen;
+    else if (strncmp(start, SH_MERCURE_MATCH_URLPATTERN "/", ulen) == 0 && sub > start + ulen)
+        start += ulen;
+    return sub > start ? start : NULL;
+}
+
+/* Whether the record |id| is in draft-08's shape (its updates are of type "mercure"). */
+static int id_v08(const char *id)
+{
+    const char *start = id_topic(id);
+
+    return start != NULL && start != id + strlen(PREFIX "/");
+}
+
+/* Whether the record |id| is selected by the request path's escaped segments (NULL: any). */
+static int id_selected(const char *id, const char *topic_seg, size_t topic_len, const char *sub_seg,
+                       size_t sub_len)
+{
+    const char *start = id_topic(id);
+    const char *sub = id_subscriber(id);
+    size_t tl;
+
+    if (start == NULL)
+        return 0;
+    tl = (size_t)(sub - 1 - start);
     if (topic_seg != NULL && (tl != topic_len || memcmp(start, topic_seg, tl) != 0))
         return 0;
     if (sub_seg != NULL && (strlen(sub) != sub_len || memcmp(sub, sub_seg, sub_len) != 0))
@@ -414,13 +646,29 @@ void sh_presence_handle(sh_conn_t *c, const char *path, size_t path_len)
     pthread_mutex_lock(&lock);
     for (n = records.next; n != &records; n = n->next) {
         const sh_presence_rec_t *r = sh_container_of(n, sh_presence_rec_t, link);
-        if (!rec_selected(r, tseg, tlen, sseg, slen))
+        if (!id_selected(r->id, tseg, tlen, sseg, slen))
             continue;
         if (count++ > 0)
             sh_buf_append_str(&b, ",");
         append_subscription(&b, r, r->sub, r->payload, 1);
         if (single)
             break;
+    }
+    if (!single || count == 0) { /* the other nodes' (shared stores) */
+        size_t i;
+        sh_map_entry_t *e;
+
+        for (i = 0; (e = sh_map_next(&remote, &i)) != NULL;) {
+            const remote_rec_t *r = e->value;
+
+            if (!id_selected(r->id, tseg, tlen, sseg, slen))
+                continue;
+            if (count++ > 0)
+                sh_buf_append_str(&b, ",");
+            sh_buf_append_str(&b, r->json);
+            if (single)
+                break;
+        }
     }
     pthread_mutex_unlock(&lock);
     if (!single)

@@ -62,7 +62,10 @@ static size_t answer_error(sh_conn_t *c, int status, const char *reason)
     if (n < 0 || (size_t)n >= sizeof(body))
         n = (int)sizeof(body) - 1;
     sh_log_debug("%s: %d %s", c->peer, status, reason != NULL ? reason : "error");
-    sh_conn_respond(c, status, "text/plain; charset=utf-8", NULL, body, (size_t)n);
+    /* 503 is a store that cannot take it now (Redis unreachable, overloaded): say when to
+     * try again. */
+    sh_conn_respond(c, status, "text/plain; charset=utf-8",
+                    status == 503 ? "Retry-After: 1\r\n" : NULL, body, (size_t)n);
     return (size_t)n;
 }
 

@@ -134,6 +134,7 @@ struct sh_worker_s {
 struct sh_server_s {
     sh_config_t *cfg;
     sh_store_t *store;
+    const char *node_id; /* this process's id in a shared store (Redis), or NULL */
     sh_worker_t *workers;
     unsigned nworkers;
     /* Connections by slot, all workers (fdlimit.c): the limits are global and exact. */
@@ -382,6 +383,14 @@ void sh_presence_stream_closed(sh_conn_t *c);
 int sh_presence_worker_leave(sh_worker_t *w, size_t max);
 /* GET /.well-known/mercure/subscriptions[/{topic}[/{subscriber}]] */
 void sh_presence_handle(sh_conn_t *c, const char *path, size_t path_len);
+/* Shared stores (sh_store_params_t): every committed event, to keep the other nodes'
+ * active subscriptions; and a node gone, whose subscriptions' leaves it announces. Any
+ * thread; |user| is the sh_server_t. */
+void sh_presence_observe(void *user, const char *node, size_t node_len,
+                         const sh_event_init_t *init);
+void sh_presence_node_gone(void *user, const char *node);
+/* Frees the other nodes' subscriptions (at exit). */
+void sh_presence_dispose(void);
 
 /* metrics.c */
 void sh_metrics_handle(sh_conn_t *c);

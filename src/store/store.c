@@ -46,7 +46,12 @@ int sh_store_open(const char *uri, const sh_store_params_t *prm, sh_store_t **ou
     }
     if (strncmp(uri, "lmdb:", 5) == 0)
         return sh_store_new_lmdb(uri + 5, prm, out, err, errlen);
-    snprintf(err, errlen, "'%s' is not a store this version has (memory, lmdb:DIR)", uri);
+    if (strncmp(uri, "redis://", 8) == 0 || strncmp(uri, "redis-sentinel://", 17) == 0)
+        return sh_store_new_redis(uri, prm, out, err, errlen);
+    snprintf(err, errlen,
+             "'%s' is not a store this version has (memory, lmdb:DIR, redis://, "
+             "redis-sentinel://)",
+             uri);
     return SSEHUB_EINVAL;
 }
 

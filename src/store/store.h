@@ -56,6 +56,17 @@ typedef struct sh_store_params_s {
     sh_store_sink_t sink;        /* where committed events go */
     sh_store_log_cb log;         /* may be NULL: nothing is logged */
     void *log_user;
+    /* Shared stores (Redis) only; all may be NULL. This process's node id (kept by
+     * reference: it must outlive the store), written with each event it publishes. */
+    const char *node_id;
+    /* Called, on the store's thread, for every event other processes or this one
+     * committed, with the id of the node that published it, before it is handed to the
+     * sink (and for each event read at open). |init|'s bytes are valid during the call. */
+    void (*observe)(void *user, const char *node, size_t node_len, const sh_event_init_t *init);
+    /* Called, on the store's thread, when node |node| stopped renewing its liveness (it
+     * died, or lost Redis): see store_redis.c for when. */
+    void (*node_gone)(void *user, const char *node);
+    void *cluster_user;
 } sh_store_params_t;
 
 /** Formats one line and passes it to |prm|'s log callback (nothing when it is NULL). */
@@ -110,6 +121,16 @@ typedef struct sh_store_ops_s {
     void (*close)(sh_store_t *s);
     /* Closes if needed and frees. NULL-safe through sh_store_free(). */
     void (*free)(sh_store_t *s);
+    /* Optional (NULL: always healthy). Whether the store can take publishes now: 1, or 0
+     * with a one-line reason in |why| (|len| bytes). Any thread; does not block. */
+    int (*healthy)(sh_store_t *s, char *why, size_t len);
+    /* Optional (NULL: nothing to do). Starts handing events that other processes
+     * committed to the sink: called once, when the loops behind the sink exist. Before
+     * it, the store hands the sink only what its own publishes commit. 0 or an error. */
+    int (*start)(sh_store_t *s);
+    /* Optional (NULL: none). Appends the store's own metrics, in the Prometheus text
+     * format, to |buf| (|cap| bytes); returns the length written. Any thread. */
+    size_t (*metrics)(sh_store_t *s, char *buf, size_t cap);
 } sh_store_ops_t;
 
 /* Every store's struct starts with this. */
@@ -130,6 +151,11 @@ int sh_store_open(const char *uri, const sh_store_params_t *prm, sh_store_t **ou
 
 /** The memory store (store_memory.c). 0 or SSEHUB_ENOMEM. */
 int sh_store_new_memory(const sh_store_params_t *prm, sh_store_t **out);
+
+/** The Redis store (store_redis.c): |uri| is the whole redis:// or redis-sentinel:// URI
+ * (store_redis_url.h). As sh_store_open(); also fails when Redis cannot be reached. */
+int sh_store_new_redis(const char *uri, const sh_store_params_t *prm, sh_store_t **out, char *err,
+                       size_t errlen);
 
 /** The LMDB store (store_lmdb.c): |spec| is what follows "lmdb:". As sh_store_open(). */
 int sh_store_new_lmdb(const char *spec, const sh_store_params_t *prm, sh_store_t **out, char *err,
@@ -154,6 +180,21 @@ static inline void sh_store_expire(sh_store_t *s, int64_t now_ms)
 static inline size_t sh_store_count(sh_store_t *s)
 {
     return s->ops->count(s);
+}
+
+static inline int sh_store_healthy(sh_store_t *s, char *why, size_t len)
+{
+    return s->ops->healthy == NULL ? 1 : s->ops->healthy(s, why, len);
+}
+
+static inline size_t sh_store_metrics(sh_store_t *s, char *buf, size_t cap)
+{
+    return s->ops->metrics == NULL ? 0 : s->ops->metrics(s, buf, cap);
+}
+
+static inline int sh_store_start(sh_store_t *s)
+{
+    return s->ops->start == NULL ? 0 : s->ops->start(s);
 }
 
 static inline void sh_store_close(sh_store_t *s)

@@ -601,7 +601,7 @@ static void lm_free(sh_store_t *base)
 }
 
 static const sh_store_ops_t lm_ops = {
-    "lmdb", lm_publish, lm_replay, lm_expire, lm_count, lm_close, lm_free,
+    "lmdb", lm_publish, lm_replay, lm_expire, lm_count, lm_close, lm_free, NULL, NULL, NULL,
 };
 
 /* ---- opening ------------------------------------------------------------------------ */

@@ -120,7 +120,7 @@ static void mem_free(sh_store_t *base)
 }
 
 static const sh_store_ops_t mem_ops = {
-    "memory", mem_publish, mem_replay, mem_expire, mem_count, mem_close, mem_free,
+    "memory", mem_publish, mem_replay, mem_expire, mem_count, mem_close, mem_free, NULL, NULL, NULL,
 };
 
 int sh_store_new_memory(const sh_store_params_t *prm, sh_store_t **out)

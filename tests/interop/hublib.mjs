@@ -100,10 +100,16 @@ export function hubPath(argv, script) {
 
 const SANITIZER_RE = /ERROR: (AddressSanitizer|LeakSanitizer|ThreadSanitizer|MemorySanitizer)|runtime error:|SUMMARY: \w+Sanitizer/;
 
-// Starts `ssehub --listen 127.0.0.1:0 --store memory --threads 2 ...flags` and waits for its
+// The store every hub of the suite uses: memory, or the SSEHUB_INTEROP_STORE environment
+// variable (tests/interop/with_redis.py sets it to a redis:// URI: then runSuite starts a
+// second node beside each hub, and the cases publish to it while their clients subscribe
+// to the first, so every event crosses Redis).
+export const STORE = process.env.SSEHUB_INTEROP_STORE || 'memory';
+
+// Starts `ssehub --listen 127.0.0.1:0 --store STORE --threads 2 ...flags` and waits for its
 // "listening on 127.0.0.1:PORT" line on stderr.
 export async function startHub(bin, flags = [], label = 'hub') {
-    const args = ['--listen', '127.0.0.1:0', '--store', 'memory', '--threads', '2', ...flags];
+    const args = ['--listen', '127.0.0.1:0', '--store', STORE, '--threads', '2', ...flags];
     const env = { ...process.env };
     env.UBSAN_OPTIONS ??= 'print_stacktrace=1';
     const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
@@ -164,7 +170,9 @@ export function streamUrl(hub, topic, extra = '') {
 }
 
 // POST a form; fields: {topic, data, id, type, retry}. Returns the id the hub answered.
+// With a shared store, the form goes to the hub's publisher node (hub.peer).
 export async function publish(hub, fields) {
+    if (hub.peer) hub = hub.peer;
     const body = new URLSearchParams();
     for (const [k, v] of Object.entries(fields)) if (v !== undefined) body.append(k, String(v));
     const ctl = new AbortController();
@@ -453,13 +461,18 @@ export async function runSuite({ script, clientName, bin, makeClient, extraCases
     const clients = [];
     const budget = setTimeout(() => {
         console.error(`${script}: the run exceeded ${RUN_BUDGET_MS / 1000} s; giving up`);
-        for (const h of [hub, hubLife]) h?.child?.kill('SIGKILL');
+        for (const h of [hub, hubLife, hub?.peer, hubLife?.peer]) h?.child?.kill('SIGKILL');
         process.exit(1);
     }, RUN_BUDGET_MS);
     budget.unref();
     try {
         hub = await startHub(bin, [], 'hub');
         hubLife = await startHub(bin, ['--max-lifetime', '1s', '--retry', '200'], 'hub --max-lifetime 1s --retry 200');
+        if (STORE !== 'memory') {
+            hub.peer = await startHub(bin, [], 'publisher node of hub');
+            hubLife.peer = await startHub(bin, [], 'publisher node of hub --max-lifetime');
+            console.log(`store ${STORE}: clients subscribe to one node, the cases publish to another`);
+        }
         const client = await makeClient(hub);
         clients.push(client);
         const clientLife = await makeClient(hubLife);
@@ -484,7 +497,8 @@ export async function runSuite({ script, clientName, bin, makeClient, extraCases
         console.log(`FAIL harness: ${e.stack || e}`);
     } finally {
         await dispose().catch((e) => console.log(`note: closing the client: ${e.message}`));
-        for (const h of [hub, hubLife]) {
+        for (const h of [hub, hubLife, hub?.peer, hubLife?.peer]) {
+            if (!h) continue;
             const problems = await stopHub(h);
             if (problems.length) {
                 failures.push(`${h.label} shutdown`);

@@ -164,6 +164,8 @@ static const flag_case_t flag_cases[] = {
     {"threads", "SSEHUB_THREADS", "256", T_UINT, F(threads), 256, NULL},
     {"threads", "SSEHUB_THREADS", "1", T_UINT, F(threads), 1, NULL},
     {"store", "SSEHUB_STORE", "memory", T_STR, F(store), 0, "memory"},
+    {"store", "SSEHUB_STORE", "redis://u:p@r:6379/2?maxlen=10", T_STR, F(store), 0,
+     "redis://u:p@r:6379/2?maxlen=10"},
     {"store", "SSEHUB_STORE", "lmdb:/var/lib/ssehub?maxsize=1G", T_STR, F(store), 0,
      "lmdb:/var/lib/ssehub?maxsize=1G"},
     {"history", "SSEHUB_HISTORY", "0", T_U64, F(history), 0, NULL},
@@ -469,11 +471,9 @@ typedef struct {
     "ssehub: " flag ": '" v "' is not a valid ADDR:PORT (e.g. 127.0.0.1:8080 or [::1]:8080)"
 #define BADORIGIN(flag, v) \
     "ssehub: " flag ": '" v "' is not a valid origin (use * or SCHEME://HOST[:PORT])"
-#define LATER(flag) "ssehub: " flag ": not available in this version"
-#define LMDB(who)   "ssehub: " who ": lmdb:DIR needs a directory (e.g. lmdb:./ssehub-data)"
-#define REDIS(who)                                                                             \
-    "ssehub: " who ": redis://HOST:PORT is not available in this version; use --store memory " \
-    "or lmdb:DIR"
+#define LATER(flag)     "ssehub: " flag ": not available in this version"
+#define LMDB(who)       "ssehub: " who ": lmdb:DIR needs a directory (e.g. lmdb:./ssehub-data)"
+#define REDIS(who, why) "ssehub: " who ": " why
 
 static const err_case_t err_cases[] = {
     /* The command line itself. */
@@ -537,10 +537,13 @@ static const err_case_t err_cases[] = {
     /* Words. */
     {{NULL}, {"--store", "lmdb:"}, LMDB("--store")},
     {{NULL}, {"--store", "lmdb:?maxsize=1M"}, LMDB("--store")},
-    {{NULL}, {"--store=redis://127.0.0.1:6379"}, REDIS("--store")},
+    {{NULL},
+     {"--store=redis://127.0.0.1"},
+     REDIS("--store", "'127.0.0.1' is not HOST:PORT (port 1 to 65535)")},
     {{NULL},
      {"--store", "mysql"},
-     "ssehub: --store: 'mysql' is not a valid store (this version has: memory, lmdb:DIR)"},
+     "ssehub: --store: 'mysql' is not a valid store (this version has: memory, lmdb:DIR, "
+     "redis://HOST:PORT, redis-sentinel://HOST:PORT/MASTER)"},
     {{NULL},
      {"--slow", "drop"},
      "ssehub: --slow: 'drop' is not a valid mode (use disconnect or conflate)"},
@@ -603,7 +606,9 @@ static const err_case_t err_cases[] = {
     {{"SSEHUB_MAX_BODY=lots"}, {NULL}, BADSIZE("SSEHUB_MAX_BODY", "lots")},
     {{"SSEHUB_THREADS=0"}, {NULL}, RANGE("SSEHUB_THREADS", "0", "1 to 256")},
     {{"SSEHUB_STORE=lmdb:"}, {NULL}, LMDB("SSEHUB_STORE")},
-    {{"SSEHUB_STORE=redis://r:6379/0"}, {NULL}, REDIS("SSEHUB_STORE")},
+    {{"SSEHUB_STORE=redis://r:6379/x"},
+     {NULL},
+     REDIS("SSEHUB_STORE", "'/x' is not a database number")},
     {{"SSEHUB_NO_UI=on"},
      {NULL},
      "ssehub: SSEHUB_NO_UI: 'on' is not a valid boolean (use 1, 0, true, false, yes or no)"},
