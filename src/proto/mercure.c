@@ -275,3 +275,24 @@ int sh_mercure_topic_reserved(sh_mercure_version_t v, const char *topic, size_t 
 {
     return v == SH_MERCURE_08 ? reserved_08(topic, len) : reserved_07(topic, len);
 }
+
+sh_mercure_version_t sh_mercure_subs_api_version(const char *rest, size_t len, int token_version,
+                                                 size_t *mt_len)
+{
+    static const char *const types[] = {"/" SH_MERCURE_MATCH_EXACT "/",
+                                        "/" SH_MERCURE_MATCH_URLPATTERN "/"};
+    size_t i;
+
+    *mt_len = 0;
+    for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+        size_t tl = strlen(types[i]);
+
+        if (len > tl && memcmp(rest, types[i], tl) == 0) {
+            *mt_len = tl - 1;
+            return SH_MERCURE_08;
+        }
+    }
+    if (len == 0 && token_version == SH_MERCURE_08)
+        return SH_MERCURE_08;
+    return SH_MERCURE_07;
+}

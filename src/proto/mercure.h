@@ -61,6 +61,23 @@ typedef enum {
 #define SH_MERCURE_SUB_EVENT_TYPE "mercure"
 #define SH_MERCURE_SUBS_PREFIX    "/.well-known/mercure/subscriptions"
 
+/* The subscriptions API: the JSON-LD context of its documents, and draft-08's cache rule for
+ * its answers (they carry a quoted ETag: a client revalidates before reusing one). */
+#define SH_MERCURE_JSONLD_CONTEXT "https://mercure.rocks/"
+#define SH_MERCURE_SUBS_CACHE_08  "private, no-cache"
+
+/**
+ * Which version a subscriptions API request speaks, from |rest| (|len| bytes), the path after
+ * SH_MERCURE_SUBS_PREFIX, and |token_version| (7 or 8: the version of the request's token, 0
+ * without one). Draft-08 addresses "/{matchType}/{match}[/{subscriber}]" with a matchType
+ * of Exact or URLPattern (and a non-empty match); the collection itself (an empty rest) is
+ * draft-08 when asked with a draft-08 access token. Everything else is draft-07:
+ * "/{topic}[/{subscriber}]". *|mt_len| gets the bytes of "/{matchType}" before
+ * "/{match}" for draft-08's form, 0 otherwise.
+ */
+sh_mercure_version_t sh_mercure_subs_api_version(const char *rest, size_t len, int token_version,
+                                                 size_t *mt_len);
+
 /**
  * Classifies a subscription's query parameter by its decoded |name| (|len| bytes).
  * Comparisons are exact except for the `match` prefix rule (ASCII case-insensitive).

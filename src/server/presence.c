@@ -5,8 +5,10 @@
  * in a server-wide list (one mutex; touched at subscribe, unsubscribe and API reads only)
  * and announced as a private update on
  * /.well-known/mercure/subscriptions/{topic}/{subscriber} with Mercure's JSON-LD body, through
- * the store like any publish. GET /.well-known/mercure/subscriptions[/{topic}[/{subscriber}]]
- * lists the active ones.
+ * the store like any publish (draft-08's shape, .../subscriptions/{matchType}/{match}/
+ * {subscriber}, for a match*= selector). GET /.well-known/mercure/subscriptions[/{topic}[/
+ * {subscriber}]] lists the active ones, and so do draft-08's .../{matchType}/{match}[/
+ * {subscriber}] (answered with a quoted ETag: proto/mercure.c tells the versions apart).
  *
  * With a shared store (Redis), the nodes see each other's subscriptions through the
  * updates themselves: every node observes every committed event (sh_presence_observe, on
@@ -512,15 +514,18 @@ static int id_v08(const char *id)
     return start != NULL && start != id + strlen(PREFIX "/");
 }
 
-/* Whether the record |id| is selected by the request path's escaped segments (NULL: any). */
-static int id_selected(const char *id, const char *topic_seg, size_t topic_len, const char *sub_seg,
-                       size_t sub_len)
+/* Whether the record |id| is selected by the request path's escaped segments (NULL: any), and
+ * for a draft-08 request with a match type ("/Exact", |mt_len| bytes), made with that type. */
+static int id_selected(const char *id, const char *mt, size_t mt_len, const char *topic_seg,
+                       size_t topic_len, const char *sub_seg, size_t sub_len)
 {
     const char *start = id_topic(id);
     const char *sub = id_subscriber(id);
-    size_t tl;
+    size_t plen = strlen(PREFIX), tl;
 
     if (start == NULL)
+        return 0;
+    if (mt_len > 0 && (start != id + plen + mt_len + 1 || memcmp(id + plen, mt, mt_len) != 0))
         return 0;
     tl = (size_t)(sub - 1 - start);
     if (topic_seg != NULL && (tl != topic_len || memcmp(start, topic_seg, tl) != 0))
@@ -560,10 +565,11 @@ static char *last_event_id(sh_server_t *srv)
 }
 
 /* Whether the request may read the API: see README (Mercure authorization). */
-static int may_read(sh_conn_t *c, const char *path, size_t path_len)
+static int may_read(sh_conn_t *c, const char *path, size_t path_len, int *token_version)
 {
     sh_server_t *srv = c->w->srv;
 
+    *token_version = 0;
     if (!sh_authz_subscribers_checked(srv)) {
         if (srv->cfg->anonymous)
             return 1;
@@ -583,21 +589,56 @@ static int may_read(sh_conn_t *c, const char *path, size_t path_len)
         sh_conn_error(c, 403, "the token's mercure.subscribe does not cover this resource", 0);
         return 0;
     }
+    *token_version = c->claims->version;
     sh_authz_stream_closed(c); /* frees the claims: a plain request keeps nothing */
     return 1;
+}
+
+/* Appends the quoted entity tag of |id| (RFC 9110: etagc is 0x21, 0x23-0x7E or above 0x7F):
+ * an id byte that may not appear in one, and '%', is percent-encoded, so that two ids never
+ * share a tag and no byte of an id can end the tag or the header line. Returns as
+ * sh_buf_append(). */
+static int append_etag(sh_buf_t *b, const char *id, size_t len)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t i;
+    int rc = sh_buf_append_str(b, "ETag: \"");
+
+    for (i = 0; i < len && rc == 0; i++) {
+        unsigned char ch = (unsigned char)id[i];
+        if (ch > 0x20 && ch < 0x7F && ch != '"' && ch != '%') {
+            rc = sh_buf_append(b, &id[i], 1);
+        } else {
+            char e[3] = {'%', hex[ch >> 4], hex[ch & 15]};
+            rc = sh_buf_append(b, e, 3);
+        }
+    }
+    return rc != 0 ? rc : sh_buf_append_str(b, "\"\r\n");
+}
+
+/* The extra headers of a draft-08 answer: the quoted ETag (the lastEventID |last|) and the
+ * cache rule (every answer links the hub already: sh_conn_respond). NUL-terminated in |h|;
+ * 0, or -1 out of memory. */
+static int headers_08(sh_buf_t *h, const char *last)
+{
+    int rc = append_etag(h, last, strlen(last));
+
+    rc |= sh_buf_append_str(h, "Cache-Control: " SH_MERCURE_SUBS_CACHE_08 "\r\n");
+    rc |= sh_buf_append(h, "", 1);
+    return rc == 0 && h->base != NULL ? 0 : -1;
 }
 
 void sh_presence_handle(sh_conn_t *c, const char *path, size_t path_len)
 {
     sh_server_t *srv = c->w->srv;
     size_t plen = strlen(PREFIX);
-    const char *rest = path + plen, *end = path + path_len, *slash;
-    sh_buf_t topic_c, sub_c, b;
+    const char *rest = path + plen, *end = path + path_len, *slash, *mt = NULL, *last_s;
+    sh_buf_t topic_c, sub_c, b, h;
     const char *tseg = NULL, *sseg = NULL;
-    size_t tlen = 0, slen = 0, count = 0;
+    size_t tlen = 0, slen = 0, count = 0, mt_len = 0, last_len;
     char *last;
     sh_list_t *n;
-    int single;
+    int single, token_version, v08;
 
     if (!srv->cfg->subscriptions) {
         sh_conn_error(c, 404, "not found: the subscriptions API needs --subscriptions", 0);
@@ -608,19 +649,20 @@ void sh_presence_handle(sh_conn_t *c, const char *path, size_t path_len)
                         "method not allowed: use GET\n", 28);
         return;
     }
-    if (!may_read(c, path, path_len))
+    if (!may_read(c, path, path_len, &token_version))
         return;
+    /* Draft-08: "/{matchType}/{match}[/{subscriber}]", or the collection asked with a
+     * draft-08 access token; draft-07: "/{topic}[/{subscriber}]" (proto/mercure.c). */
+    v08 = sh_mercure_subs_api_version(rest, (size_t)(end - rest), token_version, &mt_len) ==
+          SH_MERCURE_08;
+    if (mt_len > 0) {
+        mt = rest;
+        rest += mt_len;
+    }
     sh_buf_init(&topic_c, 64 * 1024);
     sh_buf_init(&sub_c, 1024);
-    if (rest < end) { /* "/{topic}[/{subscriber}]", or draft-08's "/Exact/{match}[/{subscriber}]" */
+    if (rest < end) {
         rest++;
-        if ((size_t)(end - rest) > strlen(SH_MERCURE_MATCH_EXACT "/") &&
-            memcmp(rest, SH_MERCURE_MATCH_EXACT "/", strlen(SH_MERCURE_MATCH_EXACT "/")) == 0)
-            rest += strlen(SH_MERCURE_MATCH_EXACT "/");
-        else if ((size_t)(end - rest) > strlen(SH_MERCURE_MATCH_URLPATTERN "/") &&
-                 memcmp(rest, SH_MERCURE_MATCH_URLPATTERN "/",
-                        strlen(SH_MERCURE_MATCH_URLPATTERN "/")) == 0)
-            rest += strlen(SH_MERCURE_MATCH_URLPATTERN "/");
         slash = memchr(rest, '/', (size_t)(end - rest));
         canonical_segment(&topic_c, rest,
                           slash != NULL ? (size_t)(slash - rest) : (size_t)(end - rest));
@@ -634,19 +676,21 @@ void sh_presence_handle(sh_conn_t *c, const char *path, size_t path_len)
     }
     single = sseg != NULL;
     last = last_event_id(srv);
+    last_s = last != NULL ? last : "earliest";
+    last_len = strlen(last_s);
     sh_buf_init(&b, 64 * 1024 * 1024);
+    sh_buf_init(&h, 16 * 1024);
     if (!single) {
-        sh_buf_append_str(&b, "{\"@context\":\"https://mercure.rocks/\",\"id\":");
+        sh_buf_append_str(&b, "{\"@context\":\"" SH_MERCURE_JSONLD_CONTEXT "\",\"id\":");
         sh_json_append_string(&b, path, path_len);
         sh_buf_append_str(&b, ",\"type\":\"Subscriptions\",\"lastEventID\":");
-        sh_json_append_string(&b, last != NULL ? last : "earliest",
-                              last != NULL ? strlen(last) : 8);
+        sh_json_append_string(&b, last_s, last_len);
         sh_buf_append_str(&b, ",\"subscriptions\":[");
     }
     pthread_mutex_lock(&lock);
     for (n = records.next; n != &records; n = n->next) {
         const sh_presence_rec_t *r = sh_container_of(n, sh_presence_rec_t, link);
-        if (!id_selected(r->id, tseg, tlen, sseg, slen))
+        if (!id_selected(r->id, mt, mt_len, tseg, tlen, sseg, slen))
             continue;
         if (count++ > 0)
             sh_buf_append_str(&b, ",");
@@ -661,7 +705,7 @@ void sh_presence_handle(sh_conn_t *c, const char *path, size_t path_len)
         for (i = 0; (e = sh_map_next(&remote, &i)) != NULL;) {
             const remote_rec_t *r = e->value;
 
-            if (!id_selected(r->id, tseg, tlen, sseg, slen))
+            if (!id_selected(r->id, mt, mt_len, tseg, tlen, sseg, slen))
                 continue;
             if (count++ > 0)
                 sh_buf_append_str(&b, ",");
@@ -675,21 +719,36 @@ void sh_presence_handle(sh_conn_t *c, const char *path, size_t path_len)
         sh_buf_append_str(&b, "]}");
     if (single && count == 0) {
         sh_conn_error(c, 404, "no such active subscription", 0);
-    } else if (b.len == 0 || b.base == NULL) {
+    } else if (b.len == 0 || b.base == NULL || (v08 && headers_08(&h, last_s) != 0)) {
         sh_conn_error(c, 500, "out of memory", 0);
     } else {
         if (single) { /* the object itself, with lastEventID added */
             b.len--;  /* drop the closing brace */
             sh_buf_append_str(&b, ",\"lastEventID\":");
-            sh_json_append_string(&b, last != NULL ? last : "earliest",
-                                  last != NULL ? strlen(last) : 8);
+            sh_json_append_string(&b, last_s, last_len);
             sh_buf_append_str(&b, "}");
         }
-        sh_conn_respond(c, 200, "application/ld+json", "Cache-Control: no-store\r\n", b.base,
-                        b.len);
+        if (single && v08 && b.base != NULL && strncmp(b.base, "{\"@context\"", 11) != 0) {
+            /* draft-08's record is the subscription event's plain JSON: a document of its
+             * own names its context, as the spec's example does */
+            static const char ctx[] = "{\"@context\":\"" SH_MERCURE_JSONLD_CONTEXT "\",";
+            sh_buf_t d;
+
+            sh_buf_init(&d, 64 * 1024 * 1024);
+            if (sh_buf_append_str(&d, ctx) != 0 || sh_buf_append(&d, b.base + 1, b.len - 1) != 0)
+                sh_buf_dispose(&d); /* out of memory: answered below */
+            sh_buf_dispose(&b);
+            b = d;
+        }
+        if (b.base == NULL)
+            sh_conn_error(c, 500, "out of memory", 0);
+        else
+            sh_conn_respond(c, 200, "application/ld+json",
+                            v08 ? h.base : "Cache-Control: no-store\r\n", b.base, b.len);
     }
     sh_free(last);
     sh_buf_dispose(&b);
+    sh_buf_dispose(&h);
     sh_buf_dispose(&topic_c);
     sh_buf_dispose(&sub_c);
 }

@@ -732,6 +732,123 @@ async def presence_both_versions(exe):
         check(ok, "draft-07 leave: %r" % datas(w08))
 
 
+@case
+async def subscriptions_api_08(exe):
+    """The subscriptions API in draft-08's shape for draft-08 requests (the paths
+    .../subscriptions/{matchType}/{match}[/{subscriber}], and the collection asked with an
+    access token): a quoted ETag (the lastEventID, percent-encoding what may not be in an
+    entity tag), Cache-Control private, no-cache (Link rel="mercure", as on every answer); the
+    per-matcher collection lists only subscriptions of that match type; a single record is a
+    JSON-LD document with its @context. Draft-07 requests (a draft-07 token, no token,
+    .../subscriptions/{topic}[/{subscriber}]) get draft-07's answers, as before."""
+    q = urllib.parse.quote
+    book, pat = "https://example.com/books/1", "https://example.com/books/:id"
+    watch07 = jwt.hs256({"mercure": {"subscribe": ["*"]}}, SUB)
+    watch08 = jwt.at(jwt.at_claims(ISS, RES, [jwt.detail(["subscribe"], ["*"])]), "HS256",
+                     ISS_KEY)
+    b_tok = jwt.at(jwt.at_claims(ISS, RES, [jwt.detail(["subscribe"], [book],
+                                                       payload={"user": "bob"})]),
+                   "HS256", ISS_KEY)
+    base = "/.well-known/mercure/subscriptions"
+    HUB_LINK = '</.well-known/mercure>; rel="mercure"'  # noqa: N806 (every answer has it)
+
+    def is07(resp, what):
+        check(resp.status == 200 and resp.header("Content-Type") == "application/ld+json" and
+              resp.header("Cache-Control") == "no-store" and not resp.has("ETag") and
+              resp.header("Link") == HUB_LINK, "%s: draft-07 headers: %r %r" % (what, resp, resp.headers))
+
+    def is08(resp, what):
+        doc = json.loads(resp.body) if resp.status == 200 else {}
+        check(resp.status == 200 and resp.header("Content-Type") == "application/ld+json" and
+              resp.header("ETag") == '"%s"' % doc["lastEventID"] and
+              resp.header("Link") == HUB_LINK and
+              resp.header("Cache-Control") == "private, no-cache",
+              "%s: draft-08 headers: %r %r" % (what, resp, resp.headers))
+        return doc
+
+    pub = jwt.hs256({"mercure": {"publish": ["*"]}}, PUB)
+    async with Hub(exe, ["--subscriber-key", SUB, "--publisher-key", PUB, "--jwt-issuer",
+                         ISS + " HS256:" + ISS_KEY, "--subscriptions"]) as hub:
+        p = hub.port
+        a = await subscribe(p, [book])
+        b = await sub08(p, [("match", book)], bearer(b_tok))
+        u = await sub08(p, [("matchURLPattern", pat)])
+        deadline = time.monotonic() + patient(10)
+        while True:  # the API lists a stream once it has started: wait for all three
+            r = await request(p, "GET", base, bearer(watch07))
+            doc = json.loads(r.body)
+            if len(doc["subscriptions"]) == 3 or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.05)
+        check(len(doc["subscriptions"]) == 3, "three subscriptions: %r" % doc)
+        by = {(x.get("topic"), x.get("match"), x.get("matchType")): x
+              for x in doc["subscriptions"]}
+        sa, sb = by[(book, None, None)]["subscriber"], by[(None, book, "Exact")]["subscriber"]
+
+        # The collection: draft-07 for a draft-07 token (exactly as before: compact JSON,
+        # draft-07's keys in draft-07's order, no ETag), draft-08 for an access token.
+        is07(r, "collection, draft-07 token")
+        check(r.body == json.dumps(doc, separators=(",", ":")).encode() and
+              list(doc) == ["@context", "id", "type", "lastEventID", "subscriptions"] and
+              list(by[(book, None, None)]) == ["@context", "id", "type", "topic",
+                                               "subscriber", "active"],
+              "draft-07 collection: %r" % r.body)
+        r8 = await request(p, "GET", base, bearer(watch08))
+        d8 = is08(r8, "collection, access token")
+        check(d8["@context"] == "https://mercure.rocks/" and d8["id"] == base and
+              d8["type"] == "Subscriptions" and d8["subscriptions"] == doc["subscriptions"],
+              "draft-08 collection: %r" % d8)
+        check("@context" not in by[(None, book, "Exact")] and
+              by[(None, book, "Exact")]["payload"] == {"user": "bob"} and
+              by[(None, pat, "URLPattern")]["id"] == "%s/URLPattern/%s/%s" % (
+                  base, q(pat, safe=""), q(by[(None, pat, "URLPattern")]["subscriber"], safe="")),
+              "draft-08 records: %r" % doc["subscriptions"])
+
+        # Per matcher: draft-08's lists that match type only; draft-07's /{topic} lists every
+        # subscription whose topic or match is that string, as before.
+        r = await request(p, "GET", "%s/Exact/%s" % (base, q(book, safe="")), bearer(watch07))
+        d = is08(r, "Exact collection")
+        check(d["id"] == "%s/Exact/%s" % (base, q(book, safe="")) and
+              [x["subscriber"] for x in d["subscriptions"]] == [sb], "Exact collection: %r" % d)
+        r = await request(p, "GET", "%s/URLPattern/%s" % (base, q(book, safe="")),
+                          bearer(watch08))
+        check(is08(r, "URLPattern collection")["subscriptions"] == [], "URLPattern: %r" % r)
+        r = await request(p, "GET", "%s/URLPattern/%s" % (base, q(pat, safe="")),
+                          bearer(watch08))
+        d = is08(r, "URLPattern collection")
+        check([x["match"] for x in d["subscriptions"]] == [pat], "URLPattern collection: %r" % d)
+        r = await request(p, "GET", "%s/%s" % (base, q(book, safe="")), bearer(watch08))
+        is07(r, "draft-07 topic collection")
+        check(sorted(x["subscriber"] for x in json.loads(r.body)["subscriptions"]) ==
+              sorted([sa, sb]), "draft-07 topic collection: %r" % r)
+
+        # One record: draft-08's is its own JSON-LD document; draft-07's as before.
+        r = await request(p, "GET", "%s/Exact/%s/%s" % (base, q(book, safe=""), q(sb, safe="")),
+                          bearer(watch08))
+        d = is08(r, "draft-08 record")
+        check(list(d)[0] == "@context" and d["matchType"] == "Exact" and d["match"] == book and
+              d["subscriber"] == sb and d["active"] is True and d["payload"] == {"user": "bob"},
+              "draft-08 record: %r" % d)
+        r = await request(p, "GET", "%s/URLPattern/%s/%s" % (base, q(book, safe=""), q(sb, safe="")),
+                          bearer(watch08))
+        check(r.status == 404, "an Exact record under URLPattern: %r" % r)
+        r = await request(p, "GET", "%s/%s/%s" % (base, q(book, safe=""), q(sa, safe="")),
+                          bearer(watch08))
+        is07(r, "draft-07 record")
+        d = json.loads(r.body)
+        check(list(d) == ["@context", "id", "type", "topic", "subscriber", "active",
+                          "lastEventID"] and d["subscriber"] == sa, "draft-07 record: %r" % d)
+
+        # The ETag follows the newest event, and an id's quote and percent sign are escaped.
+        r = await publish(p, [("topic", "t"), ("id", 'x"y%z'), ("data", "d")], bearer(pub))
+        check(r.status == 200, "publish: %r" % r)
+        r = await request(p, "GET", base, bearer(watch08))
+        check(r.status == 200 and json.loads(r.body)["lastEventID"] == 'x"y%z' and
+              r.header("ETag") == '"x%22y%25z"', "ETag of x\"y%%z: %r" % r.headers)
+        for s in (a, b, u):
+            s.close()
+
+
 async def run(fn, exe):
     await asyncio.wait_for(fn(exe), patient(60))
 

@@ -184,12 +184,43 @@ static void test_mercure_reserved(void **state)
     }
 }
 
+static int api(const char *rest, int token_version, size_t *mt_len)
+{
+    return (int)sh_mercure_subs_api_version(rest, strlen(rest), token_version, mt_len);
+}
+
+static void test_mercure_subs_api(void **state)
+{
+    size_t mt = 99;
+
+    (void)state;
+    /* The collection: by the token's version. */
+    assert_int_equal(api("", 0, &mt), SH_MERCURE_07);
+    assert_int_equal(mt, 0);
+    assert_int_equal(api("", 7, &mt), SH_MERCURE_07);
+    assert_int_equal(api("", 8, &mt), SH_MERCURE_08);
+    assert_int_equal(mt, 0);
+    /* Draft-08's {matchType} segment, whatever the token. */
+    assert_int_equal(api("/Exact/a", 7, &mt), SH_MERCURE_08);
+    assert_int_equal(mt, 6);
+    assert_int_equal(api("/URLPattern/a%2Fb/urn%3Ax", 0, &mt), SH_MERCURE_08);
+    assert_int_equal(mt, 11);
+    /* Draft-07's /{topic}[/{subscriber}], also with a draft-08 token. */
+    assert_int_equal(api("/a/b", 8, &mt), SH_MERCURE_07);
+    assert_int_equal(mt, 0);
+    assert_int_equal(api("/Exact", 8, &mt), SH_MERCURE_07);
+    assert_int_equal(api("/Exact/", 8, &mt), SH_MERCURE_07);
+    assert_int_equal(api("/exact/a", 8, &mt), SH_MERCURE_07);
+    assert_int_equal(api("/Exactly/a", 8, &mt), SH_MERCURE_07);
+    assert_int_equal(api("/", 8, &mt), SH_MERCURE_07);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_mercure_query_params), cmocka_unit_test(test_mercure_selector_values),
         cmocka_unit_test(test_mercure_last_id),      cmocka_unit_test(test_mercure_publish_08),
-        cmocka_unit_test(test_mercure_reserved),
+        cmocka_unit_test(test_mercure_reserved),     cmocka_unit_test(test_mercure_subs_api),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
