@@ -535,15 +535,48 @@ static int id_selected(const char *id, const char *mt, size_t mt_len, const char
     return 1;
 }
 
-/* Re-escapes one path segment as ids are escaped (a client may have escaped differently). */
-static void canonical_segment(sh_buf_t *out, const char *seg, size_t len)
+static int hex_val(int ch)
+{
+    return ch >= '0' && ch <= '9'   ? ch - '0'
+           : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+           : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
+                                    : -1;
+}
+
+/* Percent-decodes a path segment (RFC 3986: '+' is itself; a '%' not followed by two hex
+ * digits is itself) into |dst|. Returns the decoded length. */
+static size_t path_decode(const char *src, size_t len, char *dst)
+{
+    size_t i, n = 0;
+
+    for (i = 0; i < len; i++) {
+        int hi = -1, lo = -1;
+
+        if (src[i] == '%' && i + 2 < len) {
+            hi = hex_val((unsigned char)src[i + 1]);
+            lo = hex_val((unsigned char)src[i + 2]);
+        }
+        if (hi >= 0 && lo >= 0) {
+            dst[n++] = (char)(hi * 16 + lo);
+            i += 2;
+        } else {
+            dst[n++] = src[i];
+        }
+    }
+    return n;
+}
+
+/* Re-escapes one path segment as ids are escaped (a client may have escaped differently):
+ * decoded as a form value (a '+' is a space) for draft-07, as ssehub always has, and as a
+ * path segment for draft-08 (|as_path|: a '+' is a '+', as in a URL pattern's "(\\d+)"). */
+static void canonical_segment(sh_buf_t *out, const char *seg, size_t len, int as_path)
 {
     char *tmp = sh_malloc(len + 1);
     size_t n;
 
     if (tmp == NULL)
         return;
-    n = sh_form_decode(seg, len, tmp);
+    n = as_path ? path_decode(seg, len, tmp) : sh_form_decode(seg, len, tmp);
     append_escaped(out, tmp, n);
     sh_free(tmp);
 }
@@ -665,11 +698,11 @@ void sh_presence_handle(sh_conn_t *c, const char *path, size_t path_len)
         rest++;
         slash = memchr(rest, '/', (size_t)(end - rest));
         canonical_segment(&topic_c, rest,
-                          slash != NULL ? (size_t)(slash - rest) : (size_t)(end - rest));
+                          slash != NULL ? (size_t)(slash - rest) : (size_t)(end - rest), v08);
         tseg = topic_c.base != NULL ? topic_c.base : "";
         tlen = topic_c.len;
         if (slash != NULL) {
-            canonical_segment(&sub_c, slash + 1, (size_t)(end - slash - 1));
+            canonical_segment(&sub_c, slash + 1, (size_t)(end - slash - 1), v08);
             sseg = sub_c.base != NULL ? sub_c.base : "";
             slen = sub_c.len;
         }

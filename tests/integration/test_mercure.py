@@ -738,11 +738,11 @@ async def subscriptions_api_08(exe):
     .../subscriptions/{matchType}/{match}[/{subscriber}], and the collection asked with an
     access token): a quoted ETag (the lastEventID, percent-encoding what may not be in an
     entity tag), Cache-Control private, no-cache (Link rel="mercure", as on every answer); the
-    per-matcher collection lists only subscriptions of that match type; a single record is a
-    JSON-LD document with its @context. Draft-07 requests (a draft-07 token, no token,
+    per-matcher collection lists only subscriptions of that match type, its segments decoded
+    as path segments ('+' is '+'); a single record is a JSON-LD document with its @context. Draft-07 requests (a draft-07 token, no token,
     .../subscriptions/{topic}[/{subscriber}]) get draft-07's answers, as before."""
     q = urllib.parse.quote
-    book, pat = "https://example.com/books/1", "https://example.com/books/:id"
+    book, pat = "https://example.com/books/1", "https://example.com/books/:id(\\d+)"
     watch07 = jwt.hs256({"mercure": {"subscribe": ["*"]}}, SUB)
     watch08 = jwt.at(jwt.at_claims(ISS, RES, [jwt.detail(["subscribe"], ["*"])]), "HS256",
                      ISS_KEY)
@@ -817,6 +817,11 @@ async def subscriptions_api_08(exe):
                           bearer(watch08))
         d = is08(r, "URLPattern collection")
         check([x["match"] for x in d["subscriptions"]] == [pat], "URLPattern collection: %r" % d)
+        # A draft-08 path segment is a path segment: its '+' is a '+' (not a space).
+        r = await request(p, "GET", "%s/URLPattern/%s" % (base, q(pat, safe=":()+")),
+                          bearer(watch08))
+        d = is08(r, "URLPattern collection, + unescaped")
+        check([x["match"] for x in d["subscriptions"]] == [pat], "'+' unescaped: %r" % d)
         r = await request(p, "GET", "%s/%s" % (base, q(book, safe="")), bearer(watch08))
         is07(r, "draft-07 topic collection")
         check(sorted(x["subscriber"] for x in json.loads(r.body)["subscriptions"]) ==
