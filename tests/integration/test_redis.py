@@ -473,6 +473,14 @@ async def t_presence(ctx):
             listed = await api_lists(n.port, "/.well-known/mercure/subscriptions/Exact/room8",
                                      watch, [d8["subscriber"]])
             check(listed == [d8["subscriber"]], "API on %d, draft-08 record: %r" % (n.port, listed))
+            # The other node's record alone: draft-08's document of its own (@context
+            # first, lastEventID, a quoted ETag).
+            r = await request(n.port, "GET", d8["id"], watch)
+            one = json.loads(r.body) if r.status == 200 else {}
+            check(r.status == 200 and list(one)[:1] == ["@context"] and
+                  one["subscriber"] == d8["subscriber"] and one["matchType"] == "Exact" and
+                  r.header("ETag") == '"%s"' % one["lastEventID"],
+                  "API on %d, the draft-08 record alone: %r %r" % (n.port, r, r.headers))
         victim.proc.send_signal(signal.SIGKILL)
         await victim.proc.wait()
         LIVE.discard(victim.proc)
