@@ -739,8 +739,9 @@ async def subscriptions_api_08(exe):
     access token): a quoted ETag (the lastEventID, percent-encoding what may not be in an
     entity tag), Cache-Control private, no-cache (Link rel="mercure", as on every answer); the
     per-matcher collection lists only subscriptions of that match type, its segments decoded
-    as path segments ('+' is '+'); a single record is a JSON-LD document with its @context. Draft-07 requests (a draft-07 token, no token,
-    .../subscriptions/{topic}[/{subscriber}]) get draft-07's answers, as before."""
+    as path segments ('+' is '+'); a single record is a JSON-LD document with its @context.
+    Draft-07 requests (a draft-07 token, no token, .../subscriptions/{topic}[/{subscriber}])
+    get draft-07's answers, as before."""
     q = urllib.parse.quote
     book, pat = "https://example.com/books/1", "https://example.com/books/:id(\\d+)"
     watch07 = jwt.hs256({"mercure": {"subscribe": ["*"]}}, SUB)
@@ -755,7 +756,8 @@ async def subscriptions_api_08(exe):
     def is07(resp, what):
         check(resp.status == 200 and resp.header("Content-Type") == "application/ld+json" and
               resp.header("Cache-Control") == "no-store" and not resp.has("ETag") and
-              resp.header("Link") == HUB_LINK, "%s: draft-07 headers: %r %r" % (what, resp, resp.headers))
+              resp.header("Link") == HUB_LINK,
+              "%s: draft-07 headers: %r %r" % (what, resp, resp.headers))
 
     def is08(resp, what):
         doc = json.loads(resp.body) if resp.status == 200 else {}
@@ -801,7 +803,8 @@ async def subscriptions_api_08(exe):
         check("@context" not in by[(None, book, "Exact")] and
               by[(None, book, "Exact")]["payload"] == {"user": "bob"} and
               by[(None, pat, "URLPattern")]["id"] == "%s/URLPattern/%s/%s" % (
-                  base, q(pat, safe=""), q(by[(None, pat, "URLPattern")]["subscriber"], safe="")),
+                  base, q(pat, safe=""),
+                  q(by[(None, pat, "URLPattern")]["subscriber"], safe="")),
               "draft-08 records: %r" % doc["subscriptions"])
 
         # Per matcher: draft-08's lists that match type only; draft-07's /{topic} lists every
@@ -834,7 +837,8 @@ async def subscriptions_api_08(exe):
         check(list(d)[0] == "@context" and d["matchType"] == "Exact" and d["match"] == book and
               d["subscriber"] == sb and d["active"] is True and d["payload"] == {"user": "bob"},
               "draft-08 record: %r" % d)
-        r = await request(p, "GET", "%s/URLPattern/%s/%s" % (base, q(book, safe=""), q(sb, safe="")),
+        r = await request(p, "GET",
+                          "%s/URLPattern/%s/%s" % (base, q(book, safe=""), q(sb, safe="")),
                           bearer(watch08))
         check(r.status == 404, "an Exact record under URLPattern: %r" % r)
         r = await request(p, "GET", "%s/%s/%s" % (base, q(book, safe=""), q(sa, safe="")),
