@@ -80,27 +80,16 @@ static void append_escaped(sh_buf_t *b, const char *s, size_t len)
 static void append_subscription(sh_buf_t *b, const sh_presence_rec_t *r, const char *sub_id,
                                 const char *payload, int active)
 {
+    sh_buf_append_str(b, r->v08 ? "{\"id\":" : "{\"@context\":\"https://mercure.rocks/\",\"id\":");
+    sh_json_append_string(b, r->id, strlen(r->id));
+    sh_buf_append_str(b, r->v08 ? ",\"type\":\"Subscription\",\"match\":"
+                                : ",\"type\":\"Subscription\",\"topic\":");
+    sh_json_append_string(b, r->topic, r->topic_len);
     if (r->v08) {
-        sh_buf_append_str(b, "{\"id\":");
-        sh_json_append_string(b, r->id, strlen(r->id));
-        sh_buf_append_str(b, ",\"type\":\"Subscription\",\"match\":");
-        sh_json_append_string(b, r->topic, r->topic_len);
         sh_buf_append_str(b, ",\"matchType\":\"");
         sh_buf_append_str(b, r->match_type);
-        sh_buf_append_str(b, "\",\"subscriber\":");
-        sh_json_append_string(b, sub_id, strlen(sub_id));
-        sh_buf_append_str(b, active ? ",\"active\":true" : ",\"active\":false");
-        if (payload != NULL) {
-            sh_buf_append_str(b, ",\"payload\":");
-            sh_buf_append_str(b, payload);
-        }
-        sh_buf_append_str(b, "}");
-        return;
+        sh_buf_append_str(b, "\"");
     }
-    sh_buf_append_str(b, "{\"@context\":\"https://mercure.rocks/\",\"id\":");
-    sh_json_append_string(b, r->id, strlen(r->id));
-    sh_buf_append_str(b, ",\"type\":\"Subscription\",\"topic\":");
-    sh_json_append_string(b, r->topic, r->topic_len);
     sh_buf_append_str(b, ",\"subscriber\":");
     sh_json_append_string(b, sub_id, strlen(sub_id));
     sh_buf_append_str(b, active ? ",\"active\":true" : ",\"active\":false");
